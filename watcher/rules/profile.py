@@ -1,0 +1,83 @@
+"""What a profile keeps. Everything a profile does not explicitly keep is removed.
+
+The categories a rule can keep are closed (``KeepableCategory``); the categories that are always removed,
+whatever a rule says, are listed in ``ALWAYS_REMOVED``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal, get_args
+
+# Categories a rule may keep. Each metadata item a reader finds belongs to exactly one category.
+KeepableCategory = Literal[
+    "location",  # GPS position, place names
+    "time",  # capture / digitized / modify dates, time zones, sub-seconds
+    "device",  # make, model, software, lens make/model
+    "camera_settings",  # exposure, aperture, ISO, focal length, flash, white balance...
+    "people",  # face regions, person names
+    "text",  # titles, captions, descriptions, comments, keywords
+    "copyright",  # artist, copyright notice, credit
+    "orientation",  # the EXIF Orientation tag
+    "color_profile",  # ICC profile, PNG sRGB/gAMA/cHRM
+]
+# Categories that are removed whatever a rule says.
+AlwaysRemovedCategory = Literal[
+    "identifiers",  # serial numbers, owner names, unique image IDs, XMP history / document IDs
+    "thumbnails",  # EXIF IFD1, Photoshop and XMP thumbnails and previews
+    "embedded_images",  # MPF frames, gain maps, depth maps, HEIF auxiliary images
+    "maker_notes",  # vendor blobs
+    "trailer",  # bytes after the end of the image: motion-photo video, Samsung SEFT, PhotoMechanic...
+    "provenance",  # C2PA / JUMBF manifests
+    "other",  # anything unknown or not on a keep-list: vendor segments, private chunks, unknown tags
+]
+Category = Literal[KeepableCategory, AlwaysRemovedCategory]
+
+KEEPABLE: tuple[str, ...] = get_args(KeepableCategory)
+ALWAYS_REMOVED: tuple[str, ...] = get_args(AlwaysRemovedCategory)
+CATEGORIES: tuple[str, ...] = KEEPABLE + ALWAYS_REMOVED
+
+RemoveKeep = Literal["remove", "keep"]
+TimeRule = Literal["remove", "date", "keep"]
+OrientationRule = Literal["keep", "apply"]
+KeepRemove = Literal["keep", "remove"]
+HeifOutput = Literal["jpeg", "keep"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A frozen rule profile. The defaults are the built-in ``strict`` profile."""
+
+    name: str = "strict"
+    location: RemoveKeep = "remove"
+    time: TimeRule = "remove"
+    device: RemoveKeep = "remove"
+    camera_settings: RemoveKeep = "remove"
+    people: RemoveKeep = "remove"
+    text: RemoveKeep = "remove"
+    copyright: RemoveKeep = "remove"
+    orientation: OrientationRule = "keep"
+    color_profile: KeepRemove = "keep"
+    # HEIC/HEIF/AVIF stills: re-encode to JPEG for sharing (default) or keep the container.
+    heif_output: HeifOutput = "jpeg"
+    # JPEG quality for every re-encode (HEIC -> JPEG, orientation applied where lossless is impossible).
+    jpeg_quality: int = 92
+
+    def keeps(self, category: str) -> bool:
+        """True when items of ``category`` may stay in the output (``time: date`` keeps a reduced date)."""
+        if category not in KEEPABLE:
+            return False
+        value = getattr(self, category)
+        return bool(value in ("keep", "date"))
+
+    def kept_categories(self) -> frozenset[str]:
+        return frozenset(c for c in KEEPABLE if self.keeps(c))
+
+    def as_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+STRICT = Profile()
+# Useful for people who share within the family: keeps what grandparents like to see.
+FAMILY = Profile(name="family", time="date", camera_settings="keep", text="keep")
+BUILTIN_PROFILES: dict[str, Profile] = {p.name: p for p in (STRICT, FAMILY)}
