@@ -42,6 +42,9 @@ TimeRule = Literal["remove", "date", "keep"]
 OrientationRule = Literal["keep", "apply"]
 KeepRemove = Literal["keep", "remove"]
 HeifOutput = Literal["jpeg", "keep"]
+MotionRule = Literal["drop", "separate"]
+LivePhotoRule = Literal["keep", "drop"]
+FacesRule = Literal["off", "blur", "mosaic", "fill"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,13 @@ class Profile:
     heif_output: HeifOutput = "jpeg"
     # JPEG quality for every re-encode (HEIC -> JPEG, orientation applied where lossless is impossible).
     jpeg_quality: int = 92
+    # Motion photos (Google MicroVideo/MotionPhoto, Samsung mpvd/SEFT): drop the video, or publish it
+    # sanitized as a sibling file.
+    motion: MotionRule = "drop"
+    # Live Photos (a still and a MOV sharing a content identifier): publish the MOV too, or not.
+    live_photo_video: LivePhotoRule = "keep"
+    # Face anonymization (needs the `faces` extra); re-encodes the picture when on.
+    faces: FacesRule = "off"
 
     def keeps(self, category: str) -> bool:
         """True when items of ``category`` may stay in the output (``time: date`` keeps a reduced date)."""
