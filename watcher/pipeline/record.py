@@ -25,6 +25,8 @@ class FileRecord:
     bytes_out: int = 0
     lossless: bool | None = None
     notes: tuple[str, ...] = ()
+    source_sha256: str | None = None  # of the exact bytes that were sanitized (one consistent version)
+    watch: str | None = None  # the daemon's watch name; None for `clean`
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of `clean --json` and the removal log (one object per input)."""
@@ -40,4 +42,5 @@ class FileRecord:
             "bytes_out": self.bytes_out,
             "lossless": self.lossless,
             "notes": list(self.notes),
+            **({"watch": self.watch} if self.watch is not None else {}),
         }
