@@ -1,4 +1,6 @@
-"""The record of one file's trip through the pipeline: what `clean --json`, the removal log and the ledger hold.
+"""The record of one file's trip through the pipeline.
+
+It is what `clean --json`, the removal log and the ledger hold.
 
 It carries names of what was removed, never values.
 """

@@ -1,0 +1,144 @@
+"""Still-image throughput: sharesafe clean against its peers on the same batch of real JPEGs.
+
+    .venv/bin/python bench/engine_bench.py [--files 500] [--repeat 3]
+
+Builds a batch of at least --files JPEGs from the shared corpus (copies of the decodable phone and camera
+JPEGs, repeated to reach the count), then times, on that same batch and in the same run:
+  cp                      plain copy (the floor)
+  exiftool -all=          strips everything, but also orientation and colour profile
+  exiftool keep ICC+orient the exiftool configuration that keeps what sharesafe keeps
+  mat2                    re-encodes via GdkPixbuf/cairo
+  sharesafe clean         lossless rebuild + verify + fsync + atomic rename
+Each tool runs --repeat times into a fresh output folder; the best time counts. Prints files/s and each
+tool's speed as a ratio to sharesafe's (>1 means faster than sharesafe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = (REPO / ".." / "shared" / "corpus" / "real").resolve()
+SHARESAFE = REPO / ".venv" / "bin" / "sharesafe"
+
+
+def decodable_jpegs() -> list[Path]:
+    with (CORPUS / "MANIFEST.tsv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    found = []
+    for row in rows:
+        if row["format"] != "JPEG":
+            continue
+        path = CORPUS / row["path"]
+        try:
+            with Image.open(path) as im:
+                im.load()
+        except Exception:
+            continue
+        found.append(path)
+    return found
+
+
+def build_batch(folder: Path, count: int) -> list[Path]:
+    sources = decodable_jpegs()
+    batch = []
+    for i in range(count):
+        src = sources[i % len(sources)]
+        dst = folder / f"{i:05d}.jpg"
+        shutil.copyfile(src, dst)
+        batch.append(dst)
+    return batch
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> None:
+    subprocess.run(cmd, cwd=cwd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def tools(batch_dir: Path) -> dict[str, Callable[[Path], None]]:
+    files = sorted(str(p) for p in batch_dir.iterdir())
+    return {
+        "cp": lambda out: run(["cp", "-r", f"{batch_dir}/.", str(out)]),
+        "exiftool -all=": lambda out: run(["exiftool", "-q", "-m", "-all=", "-o", f"{out}/", str(batch_dir)]),
+        "exiftool keep ICC+orient": lambda out: run(
+            [
+                "exiftool",
+                "-q",
+                "-m",
+                "-all=",
+                "--icc_profile:all",
+                "-tagsfromfile",
+                "@",
+                "-exif:orientation",
+                "-o",
+                f"{out}/",
+                str(batch_dir),
+            ]
+        ),
+        "mat2": lambda out: _mat2(files, out),
+        "sharesafe clean": lambda out: run([str(SHARESAFE), "clean", "-q", "-o", str(out), str(batch_dir)]),
+    }
+
+
+def _mat2(files: list[str], out: Path) -> None:
+    # mat2 writes NAME.cleaned.jpg beside each input; copy the inputs into the output folder first so every
+    # tool reads the same bytes and writes into its own folder (the copy is not timed separately: mat2 is
+    # far slower than cp, and the cp row shows the cost).
+    for f in files:
+        shutil.copyfile(f, out / Path(f).name)
+    run(["mat2", "--lightweight", *[str(out / Path(f).name) for f in files]])
+
+
+def best_time(action: Callable[[Path], None], work: Path, repeat: int) -> float:
+    best = float("inf")
+    for attempt in range(repeat):
+        out = work / f"out-{attempt}"
+        out.mkdir()
+        subprocess.run(["sync"], check=False)
+        started = time.perf_counter()
+        action(out)
+        best = min(best, time.perf_counter() - started)
+        shutil.rmtree(out)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip", action="append", default=[], help="tool name to skip")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sharesafe-bench-") as tmp:
+        work = Path(tmp)
+        batch_dir = work / "batch"
+        batch_dir.mkdir()
+        batch = build_batch(batch_dir, args.files)
+        megabytes = sum(p.stat().st_size for p in batch) / 1e6
+        print(f"batch: {len(batch)} JPEGs, {megabytes:.1f} MB, best of {args.repeat}")
+        times = {}
+        for name, action in tools(batch_dir).items():
+            if name in args.skip or (shutil.which(name.split()[0]) is None and name != "sharesafe clean"):
+                print(f"  {name}: skipped")
+                continue
+            times[name] = best_time(action, work, args.repeat)
+        ours = len(batch) / times["sharesafe clean"]
+        print(f"{'tool':<26}{'seconds':>9}{'files/s':>10}{'vs sharesafe':>14}")
+        for name, seconds in times.items():
+            rate = len(batch) / seconds
+            print(f"{name:<26}{seconds:>9.2f}{rate:>10.0f}{rate / ours:>13.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

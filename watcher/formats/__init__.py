@@ -1,0 +1,1 @@
+"""One handler per container format, behind the small interface in ``base``; ``registry`` lists them."""

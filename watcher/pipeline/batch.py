@@ -1,0 +1,87 @@
+"""Many files at once: walk the inputs, then run the pipeline over them in a pool of processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from watcher.errors import PublishError, SourceError
+from watcher.pipeline.process import process_file
+from watcher.pipeline.record import FileRecord
+from watcher.rules.profile import Profile
+
+# Below this many files a pool costs more to start than it saves.
+_POOL_THRESHOLD = 16
+
+
+@dataclass(frozen=True)
+class Task:
+    source: Path
+    relative: PurePath
+    destination: Path
+    profile: Profile
+    skip_reason: str | None = None
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, PurePath, str | None]]:
+    """Files under ``root`` in a stable order; symlinks are reported, never followed."""
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not _is_hidden(d) and not Path(folder, d).is_symlink())
+        for name in sorted(names):
+            path = Path(folder, name)
+            relative = path.relative_to(root)
+            if _is_hidden(name):
+                continue
+            yield path, relative, ("symbolic link (not followed)" if path.is_symlink() else None)
+
+
+def collect(inputs: Iterable[Path], destination: Path, profile: Profile) -> list[Task]:
+    """Tasks for files and folders (recursive), mirroring each folder's relative paths under destination."""
+    tasks: list[Task] = []
+    for given in inputs:
+        if given.is_dir() and not given.is_symlink():
+            for path, relative, skip in _walk(given):
+                tasks.append(Task(path, relative, destination, profile, skip))
+        else:
+            skip = "symbolic link (not followed)" if given.is_symlink() else None
+            tasks.append(Task(given, PurePath(given.name), destination, profile, skip))
+    return tasks
+
+
+def run_task(task: Task) -> FileRecord:
+    """One task, never raising for a per-file problem: retryable errors become refusals here."""
+    if task.skip_reason is not None:
+        return FileRecord(source=str(task.source), output=None, status="skipped", reason=task.skip_reason)
+    try:
+        return process_file(task.source, task.relative, task.destination, task.profile)
+    except (SourceError, PublishError) as err:
+        return FileRecord(source=str(task.source), output=None, status="refused", reason=str(err))
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # fork is fastest to start, but is unsafe once other threads exist in this process.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    return multiprocessing.get_context(method)
+
+
+def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
+    """Records in task order, produced by ``jobs`` processes (in-process when jobs is 1 or few files)."""
+    if jobs <= 1 or len(tasks) < _POOL_THRESHOLD:
+        yield from map(run_task, tasks)
+        return
+    chunk = max(1, min(32, len(tasks) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
+        yield from pool.map(run_task, tasks, chunksize=chunk)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)))

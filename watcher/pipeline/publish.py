@@ -1,0 +1,138 @@
+"""Publish safely: a hidden temp file in the destination folder, fsync, atomic rename, folder fsync.
+
+Every step works relative to an open folder descriptor reached without following symlinks, so a symlink
+planted in the destination (or swapped in while we work) can never redirect a write outside it. A reader of
+the destination sees either the old file, the complete new file, or nothing: never a partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path, PurePath
+from typing import BinaryIO
+
+from watcher.errors import PublishError
+
+TEMP_PREFIX = ".sharesafe-"
+TEMP_SUFFIX = ".tmp"
+OUTPUT_MODE = 0o644
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def check_relative(relative: PurePath) -> tuple[str, ...]:
+    """The parts of a relative output path, refusing absolute paths, `..` and empty names."""
+    if relative.is_absolute():
+        raise PublishError(f"output path {str(relative)!r} is absolute")
+    parts = relative.parts
+    if not parts or any(p in ("", ".", "..") or "/" in p or "\0" in p for p in parts):
+        raise PublishError(f"output path {str(relative)!r} is not a plain relative path")
+    return parts
+
+
+def _describe(err: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "the destination is full",
+        errno.EDQUOT: "the destination's quota is exhausted",
+        errno.EROFS: "the destination is read-only",
+        errno.EACCES: "permission denied in the destination",
+        errno.EPERM: "operation not permitted in the destination",
+        errno.ELOOP: "a symbolic link stands in the destination path (not followed)",
+        errno.ENOTDIR: "a file stands where the destination needs a folder",
+        errno.ENOENT: "the destination folder is missing",
+    }
+    return reasons.get(err.errno or 0, err.strerror or type(err).__name__)
+
+
+def open_folder(destination: Path, parts: tuple[str, ...]) -> int:
+    """An O_DIRECTORY descriptor for destination/parts..., creating folders (0755) without following links."""
+    try:
+        fd = os.open(destination, _DIR_FLAGS)
+    except OSError as err:
+        raise PublishError(f"cannot open destination {str(destination)!r}: {_describe(err)}") from err
+    try:
+        for part in parts:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o755, dir_fd=fd)
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except OSError as err:
+        os.close(fd)
+        raise PublishError(f"cannot create the output folder: {_describe(err)}") from err
+    return fd
+
+
+class TempOutput:
+    """A hidden temp file in an open destination folder; ``commit`` renames it into place."""
+
+    def __init__(self, folder_fd: int) -> None:
+        self.folder_fd = folder_fd
+        self.name = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(self.name, flags, OUTPUT_MODE, dir_fd=folder_fd)
+        except OSError as err:
+            raise PublishError(f"cannot create a temp file: {_describe(err)}") from err
+        self.file: BinaryIO = os.fdopen(fd, "w+b", buffering=1 << 20)
+        self.committed = False
+
+    def size(self) -> int:
+        self.file.flush()
+        return os.fstat(self.file.fileno()).st_size
+
+    def commit(self, final_name: str) -> None:
+        try:
+            self.file.flush()
+            os.fchmod(self.file.fileno(), OUTPUT_MODE)  # the configured mode, whatever the umask
+            os.fsync(self.file.fileno())
+            # rename() replaces a symlink planted under final_name; it never writes through it.
+            os.rename(self.name, final_name, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd)
+            os.fsync(self.folder_fd)
+        except OSError as err:
+            raise PublishError(f"cannot publish the file: {_describe(err)}") from err
+        self.committed = True
+
+    def discard(self) -> None:
+        self.file.close()
+        if not self.committed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.name, dir_fd=self.folder_fd)
+
+
+@contextlib.contextmanager
+def temp_output(destination: Path, folder: tuple[str, ...]) -> Iterator[TempOutput]:
+    """A temp output in destination/folder, removed again unless committed."""
+    folder_fd = open_folder(destination, folder)
+    try:
+        out = TempOutput(folder_fd)
+        try:
+            yield out
+        finally:
+            out.discard()
+    finally:
+        os.close(folder_fd)
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def remove_stale_temp_files(destination: Path) -> int:
+    """Delete temp files a crash left behind in a destination tree; returns how many."""
+    removed = 0
+    for folder, _dirs, names in os.walk(destination):
+        for name in names:
+            if is_temp_name(name):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(folder, name).unlink()
+                    removed += 1
+    return removed
+
+
+def output_exists(destination: Path, relative: PurePath) -> bool:
+    return os.path.lexists(destination.joinpath(*check_relative(relative)))
