@@ -11,7 +11,8 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from tests.conftest import CORPUS, LEAKCHECK, load_manifest
+from tests.conftest import CORPUS, load_manifest
+from tests.oracle import assert_no_leaks, run_leakcheck
 
 # ExifTool formats sharesafe publishes, mapped to the output formats it may produce.
 SUPPORTED = {
@@ -62,9 +63,36 @@ def test_leakcheck_finds_nothing_in_the_outputs(cleaned: tuple[Path, dict[str, d
     out, records = cleaned
     published = [r for r in records.values() if r["status"] == "published"]
     assert published, "nothing was published"
-    proc = subprocess.run([sys.executable, str(LEAKCHECK), str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-5000:]
-    assert f"{len(published)} files" in proc.stdout
+    summary = assert_no_leaks(out)
+    assert f"{len(published)} files" in summary
+
+
+def test_leakcheck_finds_nothing_at_all_when_the_colour_profile_is_removed(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("profiles:\n  bare:\n    color_profile: remove\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "watcher",
+            "clean",
+            "-q",
+            "-c",
+            str(config),
+            "-p",
+            "bare",
+            "-o",
+            str(out),
+            str(CORPUS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    leak = run_leakcheck(out)
+    assert leak.returncode == 0, leak.stdout[-5000:]
 
 
 def test_every_openable_still_of_a_supported_format_is_published(

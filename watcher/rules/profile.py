@@ -90,4 +90,6 @@ class Profile:
 STRICT = Profile()
 # Useful for people who share within the family: keeps what grandparents like to see.
 FAMILY = Profile(name="family", time="date", camera_settings="keep", text="keep")
-BUILTIN_PROFILES: dict[str, Profile] = {p.name: p for p in (STRICT, FAMILY)}
+# For posting online: strict, and the faces in the picture anonymized too (needs the `faces` extra).
+PUBLIC = Profile(name="public", faces="blur")
+BUILTIN_PROFILES: dict[str, Profile] = {p.name: p for p in (STRICT, FAMILY, PUBLIC)}

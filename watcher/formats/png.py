@@ -1,0 +1,334 @@
+"""PNG and APNG: copy the image chunks byte for byte, drop every metadata chunk the profile does not keep."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, ClassVar
+
+from watcher.errors import CorruptMedia, TooLarge, VerifyFailed, WatcherError
+from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
+from watcher.formats.exif import filter_exif, read_exif
+from watcher.formats.xmp import read_xmp
+from watcher.rules.profile import Profile
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Chunks needed to draw the picture (and its animation) exactly as before; nothing in them identifies anyone.
+_IMAGE_CHUNKS = frozenset(
+    {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"pHYs", b"acTL", b"fcTL", b"fdAT", b"sBIT", b"bKGD"}
+)
+_COLOUR_CHUNKS = frozenset({b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"cICP"})
+_DATA_CHUNKS = frozenset({b"IDAT", b"fdAT"})
+_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+_XMP_KEYWORD = "XML:com.adobe.xmp"
+_KEYWORD_CATEGORIES = (
+    dict.fromkeys(("author", "copyright"), "copyright")
+    | dict.fromkeys(("creation time", "date:create", "date:modify", "date:timestamp"), "time")
+    | dict.fromkeys(("software", "source"), "device")
+)
+_PIECE = 1 << 20
+_MAX_CHUNK = (1 << 31) - 1  # the PNG specification's limit for a chunk length
+_MAX_BUFFERED = 32 << 20  # metadata chunks are read whole to classify them; image data never is
+_MAX_INFLATED = 16 << 20  # bound on a compressed text chunk, against decompression bombs
+_MAX_CHUNKS = 1_000_000
+_PREVIEW = 200
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    kind: bytes
+    length: int
+
+    def label(self) -> str:
+        return self.kind.decode("latin-1")
+
+
+class _Reader:
+    """Walks the chunks of a PNG stream once, checking lengths, CRCs and the IHDR-first / IEND-last order."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self._pending: _Chunk | None = None
+        self.trailer_size = 0
+        signature = source.read(len(SIGNATURE))
+        if not signature:
+            raise CorruptMedia("the PNG file is empty (0 bytes)")
+        if signature != SIGNATURE:
+            raise CorruptMedia("not a PNG file: the 8-byte PNG signature is missing or damaged")
+
+    def chunks(self) -> Iterator[_Chunk]:
+        for index in range(_MAX_CHUNKS):
+            header = self._source.read(8)
+            if len(header) < 8:
+                raise CorruptMedia("the PNG file is truncated: it ends before the IEND chunk")
+            length, kind = struct.unpack(">I4s", header)
+            if length > _MAX_CHUNK or not kind.isalpha() or not kind.isascii():
+                raise CorruptMedia(f"the PNG file has a damaged chunk header at chunk {index}")
+            if (index == 0) != (kind == b"IHDR"):
+                raise CorruptMedia("the PNG file does not start with exactly one IHDR chunk")
+            chunk = _Chunk(kind, length)
+            self._pending = chunk
+            yield chunk
+            if self._pending is not None:
+                self.skip(chunk)
+            if kind == b"IEND":
+                if length:
+                    raise CorruptMedia("the PNG IEND chunk is not empty")
+                self.trailer_size = _count_rest(self._source)
+                return
+        raise TooLarge(f"the PNG file has more than {_MAX_CHUNKS} chunks")
+
+    def pieces(self, chunk: _Chunk) -> Iterator[bytes]:
+        """The chunk's data in pieces; raises CorruptMedia at the end when the CRC does not match."""
+        self._pending = None
+        crc = zlib.crc32(chunk.kind)
+        remaining = chunk.length
+        while remaining:
+            piece = self._source.read(min(remaining, _PIECE))
+            if not piece:
+                raise CorruptMedia(f"the PNG file is truncated inside the {chunk.label()} chunk")
+            crc = zlib.crc32(piece, crc)
+            remaining -= len(piece)
+            yield piece
+        stored = self._source.read(4)
+        if len(stored) < 4:
+            raise CorruptMedia(f"the PNG file is truncated inside the {chunk.label()} chunk")
+        if struct.unpack(">I", stored)[0] != crc:
+            raise CorruptMedia(f"the PNG {chunk.label()} chunk has a bad CRC (damaged file)")
+
+    def body(self, chunk: _Chunk) -> bytes:
+        if chunk.length > _MAX_BUFFERED:
+            raise TooLarge(f"the PNG {chunk.label()} chunk of {chunk.length} bytes is too large")
+        return b"".join(self.pieces(chunk))
+
+    def skip(self, chunk: _Chunk) -> None:
+        for _piece in self.pieces(chunk):
+            pass
+
+
+def _count_rest(source: BinaryIO) -> int:
+    total = 0
+    while piece := source.read(_PIECE):
+        total += len(piece)
+    return total
+
+
+def _write_chunk(output: BinaryIO, kind: bytes, data: bytes) -> None:
+    output.write(struct.pack(">I4s", len(data), kind) + data)
+    output.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
+
+
+def _printable(raw: bytes) -> str:
+    return "".join(c if c.isprintable() else "?" for c in raw.decode("latin-1"))[:79]
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    try:
+        return zlib.decompressobj().decompress(data, limit)
+    except zlib.error:
+        return b""
+
+
+@dataclass(frozen=True)
+class _Text:
+    keyword: str
+    text: bytes  # decoded payload (Latin-1 for tEXt/zTXt, UTF-8 for iTXt)
+    encoding: str
+
+
+def _parse_text(kind: bytes, data: bytes) -> _Text:
+    raw_keyword, _, rest = data.partition(b"\0")
+    keyword = _printable(raw_keyword)
+    # Only XMP is inflated whole (to classify it); other text is inflated just enough for a preview.
+    limit = _MAX_INFLATED if keyword == _XMP_KEYWORD else 4 * _PREVIEW
+    if kind == b"tEXt":
+        return _Text(keyword, rest, "latin-1")
+    if kind == b"zTXt":
+        return _Text(keyword, _inflate(rest[1:], limit), "latin-1")
+    compressed = rest[:1] == b"\x01"
+    _language, _, rest = rest[2:].partition(b"\0")
+    _translated, _, text = rest.partition(b"\0")
+    return _Text(keyword, _inflate(text, limit) if compressed else text, "utf-8")
+
+
+def _text_category(keyword: str) -> str:
+    lowered = keyword.lower()
+    if lowered.startswith("exif:gps"):
+        return "location"
+    if lowered.startswith(("raw profile type", "exif:")):
+        return "other"
+    return _KEYWORD_CATEGORIES.get(lowered, "text")
+
+
+def _readable(reader: Callable[[bytes], tuple[Finding, ...]], data: bytes) -> tuple[Finding, ...]:
+    """An embedded EXIF/XMP block's findings; a block too damaged to read is dropped whole anyway."""
+    try:
+        return reader(data)
+    except WatcherError:
+        return ()
+
+
+def _chunk_findings(kind: bytes, data: bytes) -> tuple[Finding, ...]:
+    """What one metadata chunk holds; values are for ``inspect`` only, the removal log takes names."""
+    name = f"PNG {kind.decode('latin-1')} ({len(data)} bytes)"
+    if kind in _TEXT_CHUNKS:
+        text = _parse_text(kind, data)
+        name = f"PNG {kind.decode('latin-1')} '{text.keyword}' ({len(data)} bytes)"
+        if text.keyword == _XMP_KEYWORD and (found := _readable(read_xmp, text.text)):
+            return found
+        value = text.text.decode(text.encoding, "replace")[:_PREVIEW]
+        return (Finding(_text_category(text.keyword), name, value, len(data)),)
+    if kind == b"eXIf" and (found := _readable(read_exif, data)):
+        return found
+    if kind in _COLOUR_CHUNKS:
+        return (Finding("color_profile", name, None, len(data)),)
+    if kind == b"tIME" and len(data) == 7:
+        year, month, day, hour, minute, second = struct.unpack(">HBBBBB", data)
+        when = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
+        return (Finding("time", name, when, len(data)),)
+    category = "provenance" if kind == b"caBX" else "other"
+    return (Finding(category, name, None, len(data)),)
+
+
+def _metadata_findings(reader: _Reader, chunk: _Chunk) -> tuple[Finding, ...]:
+    if chunk.length > _MAX_BUFFERED:
+        reader.skip(chunk)
+        return (Finding("other", f"PNG {chunk.label()} ({chunk.length} bytes)", None, chunk.length),)
+    return _chunk_findings(chunk.kind, reader.body(chunk))
+
+
+def _allowed(profile: Profile) -> frozenset[bytes]:
+    colour = _COLOUR_CHUNKS if profile.keeps("color_profile") else frozenset()
+    return _IMAGE_CHUNKS | colour
+
+
+def _image_digest(source: BinaryIO) -> str:
+    """SHA-256 of the IDAT/fdAT payloads: equal digests mean the pixels were copied, not re-encoded."""
+    digest = hashlib.sha256()
+    reader = _Reader(source)
+    for chunk in reader.chunks():
+        if chunk.kind in _DATA_CHUNKS:
+            digest.update(chunk.kind)
+            for piece in reader.pieces(chunk):
+                digest.update(piece)
+    return digest.hexdigest()
+
+
+def _ihdr_size(data: bytes) -> tuple[int, int]:
+    if len(data) != 13:
+        raise CorruptMedia("the PNG IHDR chunk has a bad length")
+    width, height = struct.unpack(">II", data[:8])
+    if not width or not height:
+        raise CorruptMedia("the PNG IHDR chunk declares a zero width or height")
+    return width, height
+
+
+def _copy(reader: _Reader, chunk: _Chunk, output: BinaryIO) -> None:
+    output.write(struct.pack(">I4s", chunk.length, chunk.kind))
+    crc = zlib.crc32(chunk.kind)
+    for piece in reader.pieces(chunk):
+        crc = zlib.crc32(piece, crc)
+        output.write(piece)
+    output.write(struct.pack(">I", crc))
+
+
+def _keep_exif(data: bytes, profile: Profile, output: BinaryIO, log: RemovalLog, written: bool) -> bool:
+    """Write the minimal eXIf the profile allows; True when one was written."""
+    try:
+        filtered = filter_exif(data, profile)
+    except CorruptMedia:
+        log.remove("other", f"PNG eXIf unreadable ({len(data)} bytes)")
+        return written
+    for category, names in filtered.removed.items():
+        for name in names:
+            log.remove(category, name)
+    if filtered.data is None or written:
+        if written:
+            log.remove("other", f"PNG eXIf duplicate ({len(data)} bytes)")
+        return written
+    for name in filtered.kept:
+        log.keep(name)
+    _write_chunk(output, b"eXIf", filtered.data)
+    return True
+
+
+class PngHandler:
+    name: ClassVar[str] = "png"
+    extension: ClassVar[str] = ".png"
+    extensions: ClassVar[tuple[str, ...]] = (".png", ".apng")
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(SIGNATURE)
+
+    def inspect(self, source: BinaryIO) -> Inventory:
+        reader = _Reader(source)
+        findings: list[Finding] = []
+        width = height = None
+        for chunk in reader.chunks():
+            if chunk.kind == b"IHDR":
+                width, height = _ihdr_size(reader.body(chunk))
+            elif chunk.kind not in _IMAGE_CHUNKS:
+                findings.extend(_metadata_findings(reader, chunk))
+        if size := reader.trailer_size:
+            findings.append(Finding("trailer", f"bytes after IEND ({size} bytes)", None, size))
+        return Inventory(self.name, tuple(findings), width, height)
+
+    def sanitize(self, source: BinaryIO, output: BinaryIO, profile: Profile) -> Sanitized:
+        reader = _Reader(source)
+        log = RemovalLog()
+        allowed = _allowed(profile)
+        output.write(SIGNATURE)
+        exif_written = has_image = False
+        for chunk in reader.chunks():
+            has_image = has_image or chunk.kind == b"IDAT"
+            if chunk.kind == b"IHDR":
+                data = reader.body(chunk)
+                _ihdr_size(data)
+                _write_chunk(output, chunk.kind, data)
+            elif chunk.kind in allowed:
+                if chunk.kind == b"iCCP":
+                    log.keep(f"ICC profile ({chunk.length} bytes)")
+                _copy(reader, chunk, output)
+            elif chunk.kind == b"eXIf" and chunk.length <= _MAX_BUFFERED:
+                exif_written = _keep_exif(reader.body(chunk), profile, output, log, exif_written)
+            elif chunk.kind[:1].isupper():
+                raise CorruptMedia(f"the PNG file has an unknown critical chunk {chunk.label()!r}")
+            else:
+                for finding in _metadata_findings(reader, chunk):
+                    log.remove(finding.category, finding.name)
+        if not has_image:
+            raise CorruptMedia("the PNG file has no IDAT chunk: there is no picture in it")
+        if reader.trailer_size:
+            log.remove("trailer", f"bytes after IEND ({reader.trailer_size} bytes)")
+        return Sanitized(self.name, self.extension, True, log.removed(), log.kept())
+
+    def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
+        output.seek(0)
+        try:
+            self._verify_structure(output, profile)
+            output.seek(0)
+            source.seek(0)
+            same = _image_digest(output) == _image_digest(source)
+        except CorruptMedia as error:
+            raise VerifyFailed(f"the sanitized PNG does not re-read cleanly: {error}") from error
+        if not same:
+            raise VerifyFailed("the sanitized PNG's image data differs from the original's")
+
+    def _verify_structure(self, output: BinaryIO, profile: Profile) -> None:
+        reader = _Reader(output)
+        allowed = _allowed(profile) | {b"eXIf"}
+        for chunk in reader.chunks():
+            if chunk.kind not in allowed:
+                raise VerifyFailed(f"the sanitized PNG still holds a {chunk.label()} chunk")
+            if chunk.kind == b"eXIf":
+                leaked = [f.name for f in read_exif(reader.body(chunk)) if not profile.keeps(f.category)]
+                if leaked:
+                    raise VerifyFailed(f"the sanitized PNG's eXIf still holds {', '.join(leaked)}")
+        if reader.trailer_size:
+            raise VerifyFailed("the sanitized PNG has bytes after IEND")
+
+
+HANDLER = PngHandler()
