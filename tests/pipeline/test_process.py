@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import CORPUS
-from watcher.errors import SourceError
+from watcher.errors import PublishError, SourceError
 from watcher.formats import jpeg
 from watcher.pipeline import process_file
 from watcher.rules.profile import STRICT
@@ -22,9 +22,9 @@ PNG_NAMED_JPG = CORPUS / "ente-io__motion_photos/assets/normalphoto.jpg"
 IPHONE_HEIC = CORPUS / "photoprism__photoprism/assets/examples/iphone_7.heic"
 
 
-def _fingerprint(path: Path) -> tuple[str, int, int, int]:
+def _fingerprint(path: Path) -> tuple[str, int, int, int, int]:
     st = path.stat()
-    return hashlib.sha256(path.read_bytes()).hexdigest(), st.st_mtime_ns, st.st_atime_ns, st.st_ino
+    return hashlib.sha256(path.read_bytes()).hexdigest(), st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode
 
 
 def test_a_phone_jpeg_is_published_and_the_source_is_untouched(tmp_path: Path) -> None:
@@ -32,6 +32,7 @@ def test_a_phone_jpeg_is_published_and_the_source_is_untouched(tmp_path: Path) -
     source.parent.mkdir()
     shutil.copy2(IPHONE_JPEG, source)
     before = _fingerprint(source)
+    (tmp_path / "out").mkdir()
     record = process_file(source, PurePath("IMG_1.JPG"), tmp_path / "out", STRICT)
     assert record.status == "published", record.reason
     assert record.output == str(tmp_path / "out" / "IMG_1.JPG")
@@ -63,6 +64,7 @@ def test_a_heic_beside_a_jpeg_of_the_same_name_keeps_both(tmp_path: Path) -> Non
     shutil.copy(IPHONE_HEIC, tmp_path / "IMG_1.HEIC")
     shutil.copy(IPHONE_JPEG, tmp_path / "IMG_1.JPG")
     out = tmp_path / "out"
+    out.mkdir()
     a = process_file(tmp_path / "IMG_1.HEIC", PurePath("IMG_1.HEIC"), out, STRICT)
     b = process_file(tmp_path / "IMG_1.JPG", PurePath("IMG_1.JPG"), out, STRICT)
     assert {Path(str(a.output)).name, Path(str(b.output)).name} == {"IMG_1.HEIC.jpg", "IMG_1.JPG"}
@@ -93,7 +95,7 @@ def test_a_symlinked_source_is_never_followed(tmp_path: Path) -> None:
     link = tmp_path / "link.jpg"
     link.symlink_to(IPHONE_JPEG)
     with pytest.raises(SourceError, match="symbolic link"):
-        process_file(link, PurePath("link.jpg"), tmp_path / "out", STRICT)
+        process_file(link, PurePath("link.jpg"), tmp_path, STRICT)
 
 
 def test_a_bug_in_a_handler_fails_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,3 +129,10 @@ def test_a_source_modified_while_read_is_not_published(
     with pytest.raises(SourceError, match="changed while"):
         process_file(source, PurePath("a.jpg"), out, STRICT)
     assert list(out.iterdir()) == []
+
+
+def test_a_missing_destination_root_is_not_created(tmp_path: Path) -> None:
+    # An unmounted NAS share leaves an empty mount point: writing there would fill the wrong disk.
+    with pytest.raises(PublishError, match="missing"):
+        process_file(IPHONE_JPEG, PurePath("a.jpg"), tmp_path / "unmounted", STRICT)
+    assert not (tmp_path / "unmounted").exists()

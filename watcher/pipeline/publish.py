@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import BinaryIO
@@ -58,6 +59,8 @@ def open_folder(destination: Path, parts: tuple[str, ...]) -> int:
         for part in parts:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(part, 0o755, dir_fd=fd)
+            if stat.S_ISLNK(os.lstat(part, dir_fd=fd).st_mode):
+                raise OSError(errno.ELOOP, "symbolic link")
             child = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = child
