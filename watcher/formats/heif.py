@@ -1,0 +1,116 @@
+"""HEIF/HEIC/AVIF stills: decode the primary image upright and re-encode it, so everything else is gone by
+construction (EXIF, XMP, thumbnails, depth and gain maps, Samsung motion video and trailers, unknown boxes).
+
+By default the copy is a JPEG, which every recipient can open; ``heif_output: keep`` re-encodes the container.
+Neither is lossless, and the notes say so.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, ClassVar
+
+from watcher.errors import TooLarge, UnsupportedFormat, VerifyFailed
+from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
+from watcher.formats.heif_boxes import AVIF_BRANDS, Layout, is_image, layout
+from watcher.formats.heif_decode import HeifMetadata, open_primary
+from watcher.formats.heif_findings import box_findings, item_findings, metadata_findings
+from watcher.formats.heif_output import (
+    SRGB_LIKE_PRIMARIES,
+    check_decodes,
+    check_heif,
+    check_jpeg,
+    encode_heif,
+    encode_jpeg,
+)
+from watcher.rules.profile import Profile
+
+MAX_HEIF_BYTES = 512 * 1024 * 1024
+
+
+def _read_all(stream: BinaryIO) -> bytes:
+    stream.seek(0)
+    data = stream.read(MAX_HEIF_BYTES + 1)
+    if len(data) > MAX_HEIF_BYTES:
+        raise TooLarge(f"HEIF file larger than {MAX_HEIF_BYTES:,} bytes")
+    return data
+
+
+def _open(data: bytes) -> tuple[Layout, bool]:
+    if not is_image(data[:64]):
+        raise UnsupportedFormat("ISO media file without a HEIF/AVIF image brand: not published by default")
+    found = layout(data)
+    avif = bool(found.brands & AVIF_BRANDS) or any(item.kind == "av01" for item in found.items)
+    return found, avif
+
+
+def _findings(found: Layout, metadata: HeifMetadata) -> list[Finding]:
+    return [*box_findings(found), *item_findings(found), *metadata_findings(metadata)]
+
+
+class HeifHandler:
+    name: ClassVar[str] = "heif"
+    extension: ClassVar[str] = ".jpg"  # the default output (heif_output: jpeg)
+    extensions: ClassVar[tuple[str, ...]] = (".heic", ".heif", ".hif", ".avif")
+
+    def sniff(self, head: bytes) -> bool:
+        return is_image(head)
+
+    def inspect(self, source: BinaryIO) -> Inventory:
+        data = _read_all(source)
+        found, avif = _open(data)
+        metadata, _decode = open_primary(data, avif)
+        findings = _findings(found, metadata)
+        if metadata.icc:
+            findings.append(Finding("color_profile", "ICC profile", None, len(metadata.icc)))
+        width, height = metadata.size
+        return Inventory(format=self.name, findings=tuple(findings), width=width, height=height)
+
+    def sanitize(self, source: BinaryIO, output: BinaryIO, profile: Profile) -> Sanitized:
+        data = _read_all(source)
+        found, avif = _open(data)
+        metadata, decode = open_primary(data, avif)
+        log = RemovalLog()
+        for finding in _findings(found, metadata):
+            log.remove(finding.category, finding.name)
+        icc = metadata.icc if profile.keeps("color_profile") else None
+        if icc:
+            log.keep("ICC profile")
+        elif metadata.icc:
+            log.remove("color_profile", "ICC profile")
+        notes = list(_colour_notes(metadata))
+        image = decode()
+        quality = profile.jpeg_quality
+        if profile.heif_output == "jpeg":
+            output.write(encode_jpeg(image, quality, icc))
+            notes.insert(0, f"re-encoded {metadata.codec} to JPEG (quality {quality}): not lossless")
+            return Sanitized("jpeg", ".jpg", False, log.removed(), log.kept(), tuple(notes))
+        output.write(encode_heif(image, quality, icc, avif=metadata.codec == "AVIF"))
+        notes.insert(0, f"re-encoded {metadata.codec} (quality {quality}): not lossless")
+        extension = ".avif" if metadata.codec == "AVIF" else ".heic"
+        return Sanitized("heif", extension, False, log.removed(), log.kept(), tuple(notes))
+
+    def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
+        original = _read_all(source)
+        _found, avif = _open(original)
+        metadata, _decode = open_primary(original, avif)
+        written = _read_all(output)
+        icc_allowed = profile.keeps("color_profile")
+        if result.format == "jpeg":
+            check_jpeg(output, icc_allowed)
+            check_decodes(written, metadata.size)
+        elif result.format == "heif":
+            check_heif(written, icc_allowed, metadata.size, avif=metadata.codec == "AVIF")
+        else:
+            raise VerifyFailed(f"unexpected output format {result.format!r} for a HEIF source")
+
+
+def _colour_notes(metadata: HeifMetadata) -> list[str]:
+    if metadata.icc or not metadata.nclx:
+        return []
+    primaries = metadata.nclx.get("color_primaries", 2)
+    if primaries in SRGB_LIKE_PRIMARIES:
+        return []
+    return [f"source colours are described by nclx primaries {primaries}, not converted: shown as sRGB"]
+
+
+HANDLER = HeifHandler()
