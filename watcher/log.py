@@ -13,11 +13,12 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import structlog
 
-from watcher.pipeline.record import FileRecord
+if TYPE_CHECKING:  # the pipeline logs through this module: import the record type for annotations only
+    from watcher.pipeline.record import FileRecord
 
 EventName = Literal[
     "file_published",

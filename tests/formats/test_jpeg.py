@@ -27,12 +27,12 @@ BROKEN = [
     CORPUS / "python-pillow__Pillow/Tests/images/truncated_jpeg.jpg",
     CORPUS / "photoprism__photoprism/internal/thumb/testdata/broken.jpg",
     CORPUS / "photoprism__photoprism/internal/photoprism/testdata/broken/animated-earth.jpg",
-    CORPUS / "ianare__exif-samples/jpg/corrupted.jpg",
     CORPUS / "Exiv2__exiv2/test/data/exiv2-bug1247.jpg",
     CORPUS / "Exiv2__exiv2/test/data/issue_853_poc.jpg",
 ]
-# libjpeg decodes this one with a warning and grey blocks; its entropy data holds a reserved marker.
-DAMAGED_SCANS = [CORPUS / "ianare__exif-samples/jpg/corrupted.jpg"]
+# libjpeg decodes this one with a warning; its entropy data holds a reserved marker (0xFF9F), which is
+# copied like the rest of the scan so the output decodes exactly as the source does.
+DAMAGED_SCAN = CORPUS / "ianare__exif-samples/jpg/corrupted.jpg"
 PIXEL_8 = CORPUS / "ente-io__motion_photos/assets/pixel_8.jpg"
 MOTION_MP4 = CORPUS / "photoprism__photoprism/pkg/media/video/testdata/image-isom-avc1.jpg"
 ORIENTATION_6 = CORPUS / "immich-app__test-assets/metadata/faces/portrait-orientation-6.jpg"
@@ -78,7 +78,7 @@ def test_corpus_jpeg_is_cleaned_losslessly_or_refused(path: Path) -> None:
         cleaned = _clean(path)
     except CorruptMedia:
         # Refusing is allowed only for files Pillow cannot decode either, or whose scan is damaged.
-        assert before is None or path in DAMAGED_SCANS
+        assert before is None
         return
     assert cleaned.endswith(b"\xff\xd9"), "bytes after EOI"
     assert not any(name in ("COM", "APP13", "APP11") for name, _ in _segments(cleaned))
@@ -268,3 +268,10 @@ def test_family_profile_keeps_captions_in_a_fresh_xmp_packet() -> None:
     tampered = output.getvalue().replace(old, new)
     with pytest.raises(VerifyFailed, match="copyright"), path.open("rb") as source:
         HANDLER.verify(io.BytesIO(tampered), source, FAMILY, result)
+
+
+def test_a_damaged_scan_is_copied_as_is_and_decodes_like_the_source() -> None:
+    cleaned = _clean(DAMAGED_SCAN)
+    before, after = _decoded(DAMAGED_SCAN.read_bytes()), _decoded(cleaned)
+    assert before is not None and after is not None
+    assert after.tobytes() == before.tobytes()

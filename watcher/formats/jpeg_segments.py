@@ -27,7 +27,10 @@ SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # Segments the decoder needs: frames, Huffman/arithmetic/quantization tables, restart interval, scans,
 # DNL and the hierarchical-mode DHP/EXP.
 CODING_MARKERS = SOF_MARKERS | {0xC4, 0xCC, 0xDB, 0xDD, 0xDA, 0xDC, 0xDE, 0xDF}
-_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+# A scan ends at a real marker (0xC0-0xFE other than RSTn). 0xFF followed by a byte below 0xC0 inside
+# entropy-coded data is corrupt, but decoders resynchronise past it; it is copied like the rest of the
+# scan, so the output decodes exactly as the source does.
+_SCAN_END = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
 
 
 @dataclass(frozen=True)
