@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from watcher.formats import ffmpeg
+from tests.media import make_google_motion_photo, make_movie
 from watcher.formats.bmff import top_level
 from watcher.formats.motion import copy_motion_video, find_motion_video, sanitize_motion_video
 from watcher.rules.profile import STRICT
@@ -27,17 +27,6 @@ NOT_MOTION = [
     / "drewnoakes__metadata-extractor-images/jpg/Samsung SM-G935L (Galaxy S7 Edge).jpg",  # SEFT, no video
     CORPUS / "LycheeOrg__Lychee/tests/Samples/train.jpg",
 ]
-XMP = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description xmlns:GCamera="http://ns.google.com/photos/1.0/camera/"
- xmlns:Container="http://ns.google.com/photos/1.0/container/"
- xmlns:Item="http://ns.google.com/photos/1.0/container/item/"
- GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1" GCamera:MotionPhotoPresentationTimestampUs="0">
-<Container:Directory><rdf:Seq>
-<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary"
- Item:Length="0" Item:Padding="0"/></rdf:li>
-<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto"
- Item:Length="{length}" Item:Padding="0"/></rdf:li>
-</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>"""
 
 
 def leakcheck(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -46,30 +35,12 @@ def leakcheck(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def embedded_movie(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    movie = tmp_path_factory.mktemp("motion") / "movie.mp4"
-    subprocess.run(
-        [
-            ffmpeg.executable(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1", "-c:v", "mpeg4",
-            "-metadata", "location=+52.2097-000.8955/", "-metadata", "creation_time=2024-05-06T07:08:09Z",
-            str(movie),
-        ],
-        check=True,
-    )  # fmt: skip
-    return movie.read_bytes()
+    return make_movie(tmp_path_factory.mktemp("motion") / "movie.mp4")
 
 
 @pytest.fixture(scope="module")
 def google_motion_photo(tmp_path_factory: pytest.TempPathFactory, embedded_movie: bytes) -> Path:
-    """A JPEG with a Google Container directory in its XMP and an MP4 with GPS appended after EOI."""
-    still = io.BytesIO()
-    Image.new("RGB", (32, 24), (200, 40, 40)).save(still, "JPEG")
-    packet = b"http://ns.adobe.com/xap/1.0/\0" + XMP.format(length=len(embedded_movie)).encode()
-    segment = b"\xff\xe1" + (len(packet) + 2).to_bytes(2, "big") + packet
-    jpeg = still.getvalue()
-    path = tmp_path_factory.mktemp("motion") / "PXL_motion.MP.jpg"
-    path.write_bytes(jpeg[:2] + segment + jpeg[2:] + embedded_movie)
-    return path
+    return make_google_motion_photo(embedded_movie, tmp_path_factory.mktemp("motion") / "PXL_motion.MP.jpg")
 
 
 def samsung_trailer(movie: bytes) -> bytes:

@@ -41,3 +41,8 @@ def output_name(source: Path, result: Sanitized) -> str:
     if suffix and _same_output_siblings(source, result.extension, result.format):
         return source.name + result.extension
     return source.stem + result.extension if suffix else source.name + result.extension
+
+
+def companion_name(source: Path, role: str, result: Sanitized) -> str:
+    """A second file published from one source: ``IMG_1.jpg`` -> ``IMG_1.motion.mp4``."""
+    return f"{source.stem}.{role}{result.extension}"

@@ -6,7 +6,15 @@ import traceback
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
-from watcher.errors import PublishError, SourceError, UnsupportedFormat, WatcherError
+from watcher.errors import (
+    CorruptMedia,
+    PublishError,
+    SourceError,
+    UnsupportedFormat,
+    VerifyFailed,
+    WatcherError,
+)
+from watcher.formats import livephoto, motion
 from watcher.formats.base import Handler, Sanitized
 from watcher.log import get_logger
 from watcher.pipeline import limits, naming
@@ -35,12 +43,39 @@ def _sanitize_and_verify(handler: Handler, src: BinaryIO, out: TempOutput, profi
     return result
 
 
+def _publish_motion_video(
+    source: Path, destination: Path, folder: tuple[str, ...], src: BinaryIO, profile: Profile
+) -> tuple[str, ...]:
+    """Under `motion: separate`, publish a motion photo's embedded video beside the still."""
+    src.seek(0)
+    with temp_output(destination, folder) as out:
+        result = motion.sanitize_motion_video(src, out.file, profile)
+        if result is None:
+            return ()
+        out.file.seek(0)
+        verify_output(out.file, profile, result)
+        name = naming.companion_name(source, "motion", result)
+        out.commit(name)
+    return (str(destination.joinpath(*folder, name)),)
+
+
+def _live_photo_video(handler: Handler, src: BinaryIO, profile: Profile) -> bool:
+    if handler.name != "video" or profile.live_photo_video != "drop":
+        return False
+    found = livephoto.content_identifier(src) is not None
+    src.seek(0)
+    return found
+
+
 def _publish(
     source: Path, relative: PurePath, destination: Path, profile: Profile, src: BinaryIO, state: SourceState
 ) -> FileRecord:
     handler, head = detect(src)
     if handler is None:
         raise UnsupportedFormat(describe_unsupported(head, state.size))
+    if _live_photo_video(handler, src, profile):
+        reason = "Live Photo video (the profile has live_photo_video: drop)"
+        return FileRecord(source=str(source), output=None, status="skipped", reason=reason, format=handler.name)
     digest = hash_stream(src)
     parts = check_relative(relative)
     with temp_output(destination, parts[:-1]) as out:
@@ -50,6 +85,14 @@ def _publish(
         out.commit(name)
         bytes_out = out.size()
     output = destination.joinpath(*parts[:-1], name)
+    companions: tuple[str, ...] = ()
+    notes = result.notes
+    if profile.motion == "separate" and handler.name in ("jpeg", "heif"):
+        try:
+            companions = _publish_motion_video(source, destination, parts[:-1], src, profile)
+        except (CorruptMedia, UnsupportedFormat, VerifyFailed) as err:
+            # The still is published already; the video alone stays back, and the record says why.
+            notes = (*notes, f"motion video not published: {err}")
     return FileRecord(
         source=str(source),
         output=str(output),
@@ -60,8 +103,9 @@ def _publish(
         bytes_in=state.size,
         bytes_out=bytes_out,
         lossless=result.lossless,
-        notes=result.notes,
+        notes=notes,
         source_sha256=digest,
+        companions=companions,
     )
 
 

@@ -29,6 +29,7 @@ class FileRecord:
     notes: tuple[str, ...] = ()
     source_sha256: str | None = None  # of the exact bytes that were sanitized (one consistent version)
     watch: str | None = None  # the daemon's watch name; None for `clean`
+    companions: tuple[str, ...] = ()  # further files published from this source (a motion photo's video)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of `clean --json` and the removal log (one object per input)."""
@@ -44,5 +45,6 @@ class FileRecord:
             "bytes_out": self.bytes_out,
             "lossless": self.lossless,
             "notes": list(self.notes),
+            "companions": list(self.companions),
             **({"watch": self.watch} if self.watch is not None else {}),
         }
