@@ -7,7 +7,7 @@ from pathlib import Path
 
 import piexif
 import pytest
-from conftest import corpus_files
+from tests.conftest import corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

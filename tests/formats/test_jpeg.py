@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from conftest import CORPUS, LEAKCHECK, corpus_files
+from tests.conftest import CORPUS, LEAKCHECK, corpus_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageOps, ImageStat

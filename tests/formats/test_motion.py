@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, LEAKCHECK
+from tests.conftest import CORPUS, LEAKCHECK
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image

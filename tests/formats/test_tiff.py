@@ -189,7 +189,9 @@ def test_mutated_headers_and_directories_fail_cleanly(edits: list[tuple[int, int
         mutated[position] = value
     try:
         output, _removed = clean(bytes(mutated))
-    except (CorruptMedia, UnsupportedFormat):
+    except (CorruptMedia, UnsupportedFormat, VerifyFailed):
+        # VerifyFailed is failing closed: e.g. a mutated tag the keep-list drops changed how the
+        # source decodes, so the output's pixels differ and nothing is published.
         return
     assert tags_of(output) <= allowed_tags(STRICT)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, corpus_files
+from tests.conftest import CORPUS, corpus_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

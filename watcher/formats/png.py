@@ -235,6 +235,39 @@ def _copy(reader: _Reader, chunk: _Chunk, output: BinaryIO) -> None:
     output.write(struct.pack(">I", crc))
 
 
+def _icc_profile(data: bytes) -> tuple[bytes, bool] | None:
+    """The ICC profile inside an iCCP chunk and whether its zlib stream was complete; None when the chunk
+    holds no real profile (a viewer could not use it: it is only bytes we cannot vouch for)."""
+    _name, sep, rest = data.partition(b"\0")
+    if not sep or rest[:1] != b"\0":
+        return None
+    inflater = zlib.decompressobj()
+    try:
+        profile = inflater.decompress(rest[1:], _MAX_BUFFERED)
+    except zlib.error:
+        return None
+    if len(profile) < 128 or profile[36:40] != b"acsp":
+        return None
+    return profile, inflater.eof
+
+
+def _keep_icc(data: bytes, output: BinaryIO, log: RemovalLog) -> None:
+    found = _icc_profile(data)
+    if found is None:
+        log.remove("other", f"PNG iCCP holding no valid ICC profile ({len(data)} bytes)")
+        return
+    profile, complete = found
+    if not complete:
+        # A stream cut before its checksum: lenient viewers use it, strict ones drop it. The profile bytes
+        # stay identical; only their zlib wrapper is made whole again.
+        name = data.partition(b"\0")[0]
+        data = name + b"\0\0" + zlib.compress(profile, 9)
+        log.keep(f"ICC profile ({len(profile)} bytes, zlib stream repaired)")
+    else:
+        log.keep(f"ICC profile ({len(data)} bytes)")
+    _write_chunk(output, b"iCCP", data)
+
+
 def _keep_exif(data: bytes, profile: Profile, output: BinaryIO, log: RemovalLog, written: bool) -> bool:
     """Write the minimal eXIf the profile allows; True when one was written."""
     try:
@@ -288,9 +321,9 @@ class PngHandler:
                 data = reader.body(chunk)
                 _ihdr_size(data)
                 _write_chunk(output, chunk.kind, data)
+            elif chunk.kind == b"iCCP" and b"iCCP" in allowed:
+                _keep_icc(reader.body(chunk), output, log)
             elif chunk.kind in allowed:
-                if chunk.kind == b"iCCP":
-                    log.keep(f"ICC profile ({chunk.length} bytes)")
                 _copy(reader, chunk, output)
             elif chunk.kind == b"eXIf" and chunk.length <= _MAX_BUFFERED:
                 exif_written = _keep_exif(reader.body(chunk), profile, output, log, exif_written)
