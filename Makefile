@@ -3,8 +3,9 @@ VENV     ?= .venv
 PYTHON   ?= python3
 BIN      := $(VENV)/bin
 # Debian packages: exiftool is the independent leak oracle the tests run; jpegtran rotates JPEGs
-# losslessly for `orientation: apply`; systemd-analyze checks the shipped units.
-APT_PACKAGES := libimage-exiftool-perl libjpeg-turbo-progs systemd
+# losslessly for `orientation: apply`; systemd-analyze checks the shipped units; headless chromium
+# proves the HTML exposure report loads nothing from the network.
+APT_PACKAGES := libimage-exiftool-perl libjpeg-turbo-progs systemd chromium
 # Peers the benchmarks measure against.
 BENCH_APT_PACKAGES := mat2 ffmpeg
 

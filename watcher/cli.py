@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     from watcher.cli_clean import add_clean_command
     from watcher.cli_daemon import add_daemon_commands
     from watcher.cli_inspect import add_inspect_commands
+    from watcher.cli_report import add_report_command
 
     parser = argparse.ArgumentParser(
         prog="sharesafe",
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_clean_command(sub)
     add_inspect_commands(sub)
     add_daemon_commands(sub)
+    add_report_command(sub)
     _add_config_commands(sub)
     return parser
 

@@ -7,13 +7,15 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
 from watcher.errors import ConfigError
 from watcher.log import RemovalLogWriter
-from watcher.pipeline.batch import collect, default_jobs, run_all
+from watcher.pipeline.batch import collect, default_jobs, run_all, sync_outputs
 from watcher.pipeline.record import FileRecord
+from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
 
 CLEAN_EPILOG = """\
@@ -38,11 +40,16 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_profile(args: argparse.Namespace) -> Profile:
+    return load_profile_and_zones(args)[0]
+
+
+def load_profile_and_zones(args: argparse.Namespace) -> tuple[Profile, Mapping[str, Zone]]:
+    """The chosen profile and the configuration's private zones (for `private_zones` rules)."""
     from watcher.rules.config import default_config, load_config
 
     config = load_config(args.config) if args.config else default_config()
     try:
-        return config.profiles[args.profile]
+        return config.profiles[args.profile], config.zones
     except KeyError:
         known = ", ".join(sorted(config.profiles))
         raise ConfigError(f"unknown profile {args.profile!r} (known: {known})") from None
@@ -53,7 +60,9 @@ def add_clean_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "clean",
         help="write sanitized copies of files and folders into OUTDIR",
         description="Write a sanitized, verified copy of every photo and video given (folders are "
-        "walked recursively) into OUTDIR, mirroring relative paths.",
+        "walked recursively) into OUTDIR, mirroring relative paths. Under `names: random` (the "
+        "strict profile's) every run picks fresh random names: `--json` and `--log` record which "
+        "output came from which source; the daemon keeps each source's random name stable.",
         epilog=CLEAN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -111,21 +120,25 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    profile = load_profile(args)
+    profile, zones = load_profile_and_zones(args)
     _check_paths(args)
     args.output.mkdir(parents=True, exist_ok=True)
-    tasks = collect(args.paths, args.output, profile)
+    tasks = collect(args.paths, args.output, profile, zones)
     log = RemovalLogWriter(args.log) if args.log else None
     counts: Counter[str] = Counter()
     progress = Progress(len(tasks), sys.stderr)
     started = time.monotonic()
+    published: list[FileRecord] = []
     try:
         for record in run_all(tasks, args.jobs or default_jobs()):
             counts[record.status] += 1
+            if record.status == "published":
+                published.append(record)
             progress.step()
             if log:
                 log.write(record)
             _print_record(record, args)
+        sync_outputs(published)
     finally:
         progress.finish()
         if log:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -17,6 +18,9 @@ from watcher.formats import jpeg
 from watcher.pipeline import process_file
 from watcher.rules.profile import STRICT
 
+# The name rules are tested in tests/privacy; these tests follow the source's name.
+KEEP_NAMES = dataclasses.replace(STRICT, names="keep")
+
 IPHONE_JPEG = CORPUS / "drewnoakes__metadata-extractor-images/jpg/Apple iPhone 6.jpg"
 PNG_NAMED_JPG = CORPUS / "ente-io__motion_photos/assets/normalphoto.jpg"
 IPHONE_HEIC = CORPUS / "photoprism__photoprism/assets/examples/iphone_7.heic"
@@ -24,7 +28,13 @@ IPHONE_HEIC = CORPUS / "photoprism__photoprism/assets/examples/iphone_7.heic"
 
 def _fingerprint(path: Path) -> tuple[str, int, int, int, int]:
     st = path.stat()
-    return hashlib.sha256(path.read_bytes()).hexdigest(), st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode
+    return (
+        hashlib.sha256(path.read_bytes()).hexdigest(),
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_ino,
+        st.st_mode,
+    )
 
 
 def test_a_phone_jpeg_is_published_and_the_source_is_untouched(tmp_path: Path) -> None:
@@ -33,7 +43,7 @@ def test_a_phone_jpeg_is_published_and_the_source_is_untouched(tmp_path: Path) -
     shutil.copy2(IPHONE_JPEG, source)
     before = _fingerprint(source)
     (tmp_path / "out").mkdir()
-    record = process_file(source, PurePath("IMG_1.JPG"), tmp_path / "out", STRICT)
+    record = process_file(source, PurePath("IMG_1.JPG"), tmp_path / "out", KEEP_NAMES)
     assert record.status == "published", record.reason
     assert record.output == str(tmp_path / "out" / "IMG_1.JPG")
     assert record.lossless is True
@@ -44,7 +54,7 @@ def test_a_phone_jpeg_is_published_and_the_source_is_untouched(tmp_path: Path) -
 
 
 def test_the_extension_follows_the_content_not_the_name(tmp_path: Path) -> None:
-    record = process_file(PNG_NAMED_JPG, PurePath("normalphoto.jpg"), tmp_path, STRICT)
+    record = process_file(PNG_NAMED_JPG, PurePath("normalphoto.jpg"), tmp_path, KEEP_NAMES)
     assert record.status == "published", record.reason
     assert record.format == "png"
     assert Path(str(record.output)).name == "normalphoto.png"
@@ -53,7 +63,7 @@ def test_the_extension_follows_the_content_not_the_name(tmp_path: Path) -> None:
 
 
 def test_heic_becomes_an_upright_jpeg_and_says_it_was_not_lossless(tmp_path: Path) -> None:
-    record = process_file(IPHONE_HEIC, PurePath("iphone_7.heic"), tmp_path, STRICT)
+    record = process_file(IPHONE_HEIC, PurePath("iphone_7.heic"), tmp_path, KEEP_NAMES)
     assert record.status == "published", record.reason
     assert Path(str(record.output)).name == "iphone_7.jpg"
     assert record.lossless is False
@@ -65,8 +75,8 @@ def test_a_heic_beside_a_jpeg_of_the_same_name_keeps_both(tmp_path: Path) -> Non
     shutil.copy(IPHONE_JPEG, tmp_path / "IMG_1.JPG")
     out = tmp_path / "out"
     out.mkdir()
-    a = process_file(tmp_path / "IMG_1.HEIC", PurePath("IMG_1.HEIC"), out, STRICT)
-    b = process_file(tmp_path / "IMG_1.JPG", PurePath("IMG_1.JPG"), out, STRICT)
+    a = process_file(tmp_path / "IMG_1.HEIC", PurePath("IMG_1.HEIC"), out, KEEP_NAMES)
+    b = process_file(tmp_path / "IMG_1.JPG", PurePath("IMG_1.JPG"), out, KEEP_NAMES)
     assert {Path(str(a.output)).name, Path(str(b.output)).name} == {"IMG_1.HEIC.jpg", "IMG_1.JPG"}
 
 

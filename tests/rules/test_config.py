@@ -6,7 +6,7 @@ import dataclasses
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import pytest
 import yaml
@@ -58,7 +58,9 @@ def test_repository_config_validates() -> None:
 def test_example_config_validates_and_documents_every_key() -> None:
     path = REPO / "config" / "example.yaml"
     config = load_config(path, env=ENV)
-    assert config.profiles["family"] == dataclasses.replace(FAMILY, text="keep")
+    assert config.profiles["family"] == dataclasses.replace(
+        FAMILY, text="keep", names="keep", file_time="capture_date"
+    )
     assert config.watches[0].profile.name == "family"
     text = path.read_text(encoding="utf-8")
     for key in (*TOP_KEYS, *WATCH_KEYS, *PROFILE_KEYS, "extends"):
@@ -165,8 +167,11 @@ def test_profile_cannot_extend_a_later_one(tmp_path: Path) -> None:
 def _profile_choices() -> list[tuple[str, object]]:
     hints = get_type_hints(Profile)
     cases: list[tuple[str, object]] = [("jpeg_quality", 1), ("jpeg_quality", 100)]
-    for key in PROFILE_KEYS:
-        cases += [(key, choice) for choice in get_args(hints[key])]
+    for (
+        key
+    ) in PROFILE_KEYS:  # structured values (location's coarsening, zones...) are tested in tests/privacy
+        literals = [arg for arg in (hints[key], *get_args(hints[key])) if get_origin(arg) is Literal]
+        cases += [(key, choice) for literal in literals for choice in get_args(literal)]
     return cases
 
 
@@ -331,7 +336,7 @@ def test_profile_fingerprint_ignores_the_name_only() -> None:
     assert profile_fingerprint(STRICT) != profile_fingerprint(dataclasses.replace(STRICT, jpeg_quality=91))
     assert profile_fingerprint(STRICT) != profile_fingerprint(FAMILY)
     # Pinned: a change here makes every published file look stale, so it must be deliberate.
-    assert profile_fingerprint(STRICT) == "75fd337c6d43"
+    assert profile_fingerprint(STRICT) == "9caf1c3c3b2a"
 
 
 KEYS = st.sampled_from([*TOP_KEYS, *WATCH_KEYS, *PROFILE_KEYS, "extends", "family", "strict"]) | st.text(

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from watcher.errors import CorruptMedia, TooLarge
 from watcher.formats.base import Finding
+from watcher.formats.exif_gps import COARSE_TAGS, coarse_gps, gps_position
 from watcher.formats.exif_tags import DATE_TAGS, POINTER_TAGS, classify, tag_name
-from watcher.rules.profile import Profile
+from watcher.rules.profile import Coarsen, Profile
 
 # Bytes per value for each TIFF field type (13 is IFD, stored like LONG).
 TYPE_SIZES: dict[int, int] = {
@@ -204,8 +205,30 @@ def filter_exif(tiff: bytes, profile: Profile) -> FilteredExif:
         kept.append(entry.label)
     for ifd in parsed.unreadable:
         removed.setdefault(_ifd_category(ifd), []).append(f"EXIF:{ifd} (unreadable)")
+    if isinstance(profile.location, Coarsen):
+        _coarsen(parsed, groups["GPS"], kept, removed, profile.location.km)
     data = _write(parsed.order, groups) if kept else None
     return FilteredExif(data, {key: tuple(names) for key, names in removed.items()}, tuple(kept))
+
+
+def _coarsen(
+    parsed: ParsedExif,
+    gps: dict[int, tuple[int, int, bytes]],
+    kept: list[str],
+    removed: dict[str, list[str]],
+    km: float,
+) -> None:
+    """Replace the kept GPS entries by the coarse cell centre alone; every other GPS tag is removed."""
+    labels = {entry.tag: entry.label for entry in parsed.entries if entry.ifd == "GPS"}
+    for tag in list(gps):
+        kept.remove(labels[tag])
+        removed.setdefault("location", []).append(labels[tag])
+    by_name = {entry.name: (entry.type, entry.raw) for entry in parsed.entries if entry.ifd == "GPS"}
+    position = gps_position(parsed.order, by_name)
+    gps.clear()
+    if position is not None:
+        gps.update(coarse_gps(parsed.order, *position, km))
+        kept.extend(f"EXIF:{name} (coarsened)" for name in COARSE_TAGS.values())
 
 
 def _kept_value(order: str, entry: Entry, category: str, profile: Profile) -> tuple[int, int, bytes] | None:

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding
 from watcher.formats.exif_tags import classify_name
-from watcher.rules.profile import Profile
+from watcher.rules.profile import Coarsen, Profile
 
 MAX_XMP_BYTES = 16 * 1024 * 1024
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -207,6 +207,8 @@ def filter_xmp(packet: bytes, profile: Profile) -> FilteredXmp:
 def _kept_value(item: Property, profile: Profile) -> Value | None:
     if item.category == "orientation" or not profile.keeps(item.category) or not item.uri:
         return None
+    if item.category == "location" and isinstance(profile.location, Coarsen):
+        return None  # the coarse position lives in EXIF alone; XMP's would need a second grid writer
     if not _NAME.match(item.name):
         return None
     value = item.text if item.element is None else _simple(item.element)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from watcher.errors import PublishError, SourceError
 from watcher.pipeline.process import process_file
+from watcher.pipeline.publish import sync_folders
 from watcher.pipeline.record import FileRecord
+from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
 
 # Below this many files a pool costs more to start than it saves.
@@ -26,6 +28,7 @@ class Task:
     destination: Path
     profile: Profile
     skip_reason: str | None = None
+    zones: Mapping[str, Zone] = field(default_factory=dict)  # the configuration's private zones
 
 
 def _is_hidden(name: str) -> bool:
@@ -44,16 +47,18 @@ def _walk(root: Path) -> Iterator[tuple[Path, PurePath, str | None]]:
             yield path, relative, ("symbolic link (not followed)" if path.is_symlink() else None)
 
 
-def collect(inputs: Iterable[Path], destination: Path, profile: Profile) -> list[Task]:
+def collect(
+    inputs: Iterable[Path], destination: Path, profile: Profile, zones: Mapping[str, Zone] | None = None
+) -> list[Task]:
     """Tasks for files and folders (recursive), mirroring each folder's relative paths under destination."""
     tasks: list[Task] = []
     for given in inputs:
         if given.is_dir() and not given.is_symlink():
             for path, relative, skip in _walk(given):
-                tasks.append(Task(path, relative, destination, profile, skip))
+                tasks.append(Task(path, relative, destination, profile, skip, zones or {}))
         else:
             skip = "symbolic link (not followed)" if given.is_symlink() else None
-            tasks.append(Task(given, PurePath(given.name), destination, profile, skip))
+            tasks.append(Task(given, PurePath(given.name), destination, profile, skip, zones or {}))
     return tasks
 
 
@@ -62,7 +67,10 @@ def run_task(task: Task) -> FileRecord:
     if task.skip_reason is not None:
         return FileRecord(source=str(task.source), output=None, status="skipped", reason=task.skip_reason)
     try:
-        return process_file(task.source, task.relative, task.destination, task.profile)
+        # sync_folder=False: the batch fsyncs each output folder once at its end (sync_outputs).
+        return process_file(
+            task.source, task.relative, task.destination, task.profile, zones=task.zones, sync_folder=False
+        )
     except (SourceError, PublishError) as err:
         return FileRecord(source=str(task.source), output=None, status="refused", reason=str(err))
 
@@ -81,6 +89,12 @@ def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
     chunk = max(1, min(32, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
         yield from pool.map(run_task, tasks, chunksize=chunk)
+
+
+def sync_outputs(records: list[FileRecord]) -> None:
+    """Make a batch's renames durable: one fsync per folder that received a file."""
+    folders = {Path(out).parent for r in records for out in (r.output, *r.companions) if out}
+    sync_folders(folders)
 
 
 def default_jobs() -> int:

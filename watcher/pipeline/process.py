@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
@@ -15,14 +20,16 @@ from watcher.errors import (
     WatcherError,
 )
 from watcher.formats import livephoto, motion
-from watcher.formats.base import Handler, Sanitized
+from watcher.formats.base import Handler
 from watcher.log import get_logger
-from watcher.pipeline import limits, naming
+from watcher.pipeline import limits, naming, privacy_stage
 from watcher.pipeline.detect import describe_unsupported, detect
-from watcher.pipeline.publish import TempOutput, check_relative, temp_output
+from watcher.pipeline.publish import check_relative, temp_output
 from watcher.pipeline.record import FileRecord
+from watcher.pipeline.sanitize import sanitize_and_verify
 from watcher.pipeline.source import SourceState, check_unchanged, hash_stream, open_source
 from watcher.pipeline.verify import verify_output
+from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
 
 limits.install()
@@ -32,19 +39,8 @@ def _refused(source: Path, reason: str, **fields: object) -> FileRecord:
     return FileRecord(source=str(source), output=None, status="refused", reason=reason, **fields)  # type: ignore[arg-type]
 
 
-def _sanitize_and_verify(handler: Handler, src: BinaryIO, out: TempOutput, profile: Profile) -> Sanitized:
-    result = handler.sanitize(src, out.file, profile)
-    out.file.flush()
-    src.seek(0)
-    out.file.seek(0)
-    handler.verify(out.file, src, profile, result)
-    out.file.seek(0)
-    verify_output(out.file, profile, result)
-    return result
-
-
 def _publish_motion_video(
-    source: Path, destination: Path, folder: tuple[str, ...], src: BinaryIO, profile: Profile
+    stem: str, destination: Path, folder: tuple[str, ...], src: BinaryIO, profile: Profile, mtime: float
 ) -> tuple[str, ...]:
     """Under `motion: separate`, publish a motion photo's embedded video beside the still."""
     src.seek(0)
@@ -54,7 +50,8 @@ def _publish_motion_video(
             return ()
         out.file.seek(0)
         verify_output(out.file, profile, result)
-        name = naming.companion_name(source, "motion", result)
+        name = naming.companion_name(stem, "motion", result)
+        privacy_stage.set_file_time(out, mtime)
         out.commit(name)
     return (str(destination.joinpath(*folder, name)),)
 
@@ -68,28 +65,54 @@ def _live_photo_video(handler: Handler, src: BinaryIO, profile: Profile) -> bool
 
 
 def _publish(
-    source: Path, relative: PurePath, destination: Path, profile: Profile, src: BinaryIO, state: SourceState
+    source: Path,
+    relative: PurePath,
+    destination: Path,
+    profile: Profile,
+    src: BinaryIO,
+    state: SourceState,
+    options: _Options,
 ) -> FileRecord:
     handler, head = detect(src)
     if handler is None:
         raise UnsupportedFormat(describe_unsupported(head, state.size))
     if _live_photo_video(handler, src, profile):
         reason = "Live Photo video (the profile has live_photo_video: drop)"
-        return FileRecord(source=str(source), output=None, status="skipped", reason=reason, format=handler.name)
+        return FileRecord(
+            source=str(source), output=None, status="skipped", reason=reason, format=handler.name
+        )
+    now = options.now()
+    decided = privacy_stage.plan(handler, src, profile, options.zones, now)
+    if decided.held_by is not None:
+        reason = f'held back by private zone "{decided.held_by}"'
+        return FileRecord(
+            source=str(source), output=None, status="skipped", reason=reason, format=handler.name
+        )
+    profile = decided.profile
     digest = hash_stream(src)
-    parts = check_relative(relative)
-    with temp_output(destination, parts[:-1]) as out:
-        result = _sanitize_and_verify(handler, src, out, profile)
+    folder = privacy_stage.output_folder(check_relative(relative), profile)
+    mtime = privacy_stage.output_time(profile, decided.capture, now)
+    with temp_output(destination, folder) as out:
+        result = sanitize_and_verify(handler, src, out, profile)
         check_unchanged(src, state)
-        name = naming.output_name(source, result)
-        out.commit(name)
+        name = privacy_stage.choose_name(
+            source, out.folder_fd, result, profile, options.name, decided.capture, now
+        )
+        try:
+            privacy_stage.set_file_time(out, mtime)
+            out.commit(name, sync_folder=options.sync_folder)
+        finally:
+            if not out.committed and profile.names == "date" and options.name is None:
+                with contextlib.suppress(OSError):  # the empty placeholder reserving the date name
+                    os.unlink(name, dir_fd=out.folder_fd)
         bytes_out = out.size()
-    output = destination.joinpath(*parts[:-1], name)
+    output = destination.joinpath(*folder, name)
     companions: tuple[str, ...] = ()
-    notes = result.notes
+    notes = (*decided.notes, *result.notes)
     if profile.motion == "separate" and handler.name in ("jpeg", "heif"):
         try:
-            companions = _publish_motion_video(source, destination, parts[:-1], src, profile)
+            stem = name[: -len(result.extension)] if name.endswith(result.extension) else Path(name).stem
+            companions = _publish_motion_video(stem, destination, folder, src, profile, mtime)
         except (CorruptMedia, UnsupportedFormat, VerifyFailed) as err:
             # The still is published already; the video alone stays back, and the record says why.
             notes = (*notes, f"motion video not published: {err}")
@@ -109,8 +132,31 @@ def _publish(
     )
 
 
-def process_file(source: Path, relative: PurePath, destination: Path, profile: Profile) -> FileRecord:
+@dataclass(frozen=True)
+class _Options:
+    name: str | None
+    zones: Mapping[str, Zone]
+    now: Callable[[], float]
+    sync_folder: bool
+
+
+def process_file(
+    source: Path,
+    relative: PurePath,
+    destination: Path,
+    profile: Profile,
+    *,
+    name: str | None = None,
+    zones: Mapping[str, Zone] | None = None,
+    now: Callable[[], float] = time.time,
+    sync_folder: bool = True,
+) -> FileRecord:
     """Sanitize ``source`` into ``destination / relative`` (extension fixed to the real format).
+
+    ``name`` is an output stem chosen by the caller (the daemon keeps random names stable in its ledger);
+    otherwise the profile's ``names`` rule picks one. ``zones`` are the configuration's private zones;
+    ``now`` is the clock for publish times and date names. ``sync_folder=False`` leaves the output
+    folder's fsync to the caller (a batch syncs each folder once at its end).
 
     Bad files come back as a refused record with a reason. Problems worth retrying later (the source
     vanished or changed, the destination is full or read-only) raise SourceError or PublishError.
@@ -118,7 +164,8 @@ def process_file(source: Path, relative: PurePath, destination: Path, profile: P
     src, state = open_source(source)
     with src:
         try:
-            return _publish(source, relative, destination, profile, src, state)
+            options = _Options(name, zones or {}, now, sync_folder)
+            return _publish(source, relative, destination, profile, src, state, options)
         except (SourceError, PublishError):
             raise
         except WatcherError as err:

@@ -88,14 +88,17 @@ class TempOutput:
         self.file.flush()
         return os.fstat(self.file.fileno()).st_size
 
-    def commit(self, final_name: str) -> None:
+    def commit(self, final_name: str, *, sync_folder: bool = True) -> None:
+        """fsync the data, rename it into place, and (unless the caller batches it) fsync the folder, so a
+        power loss can neither leave an empty file under the final name nor lose a recorded publish."""
         try:
             self.file.flush()
             os.fchmod(self.file.fileno(), OUTPUT_MODE)  # the configured mode, whatever the umask
             os.fsync(self.file.fileno())
             # rename() replaces a symlink planted under final_name; it never writes through it.
             os.rename(self.name, final_name, src_dir_fd=self.folder_fd, dst_dir_fd=self.folder_fd)
-            os.fsync(self.folder_fd)
+            if sync_folder:
+                os.fsync(self.folder_fd)
         except OSError as err:
             raise PublishError(f"cannot publish the file: {_describe(err)}") from err
         self.committed = True
@@ -119,6 +122,19 @@ def temp_output(destination: Path, folder: tuple[str, ...]) -> Iterator[TempOutp
             out.discard()
     finally:
         os.close(folder_fd)
+
+
+def sync_folders(folders: set[Path]) -> None:
+    """fsync folders whose renames a batch left unsynced (one fsync per folder instead of per file)."""
+    for folder in folders:
+        try:
+            fd = os.open(folder, _DIR_FLAGS)
+        except OSError as err:
+            raise PublishError(f"cannot sync {str(folder)!r}: {_describe(err)}") from err
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def is_temp_name(name: str) -> bool:

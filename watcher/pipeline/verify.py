@@ -10,9 +10,14 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from watcher.errors import VerifyFailed
-from watcher.formats.base import Sanitized
+from watcher.formats.base import Finding, Sanitized
+from watcher.formats.exif_gps import COARSE_TAGS
 from watcher.formats.registry import SNIFF_BYTES, handler_for
-from watcher.rules.profile import Profile
+from watcher.privacy.coarsen import is_cell_centre
+from watcher.privacy.positions import positions_in
+from watcher.rules.profile import Coarsen, Profile
+
+COARSE_NAMES = frozenset(f"EXIF:{name}" for name in COARSE_TAGS.values())
 
 
 def verify_output(output: BinaryIO, profile: Profile, result: Sanitized) -> None:
@@ -28,3 +33,15 @@ def verify_output(output: BinaryIO, profile: Profile, result: Sanitized) -> None
     if stray:
         shown = ", ".join(stray[:5]) + (f" and {len(stray) - 5} more" if len(stray) > 5 else "")
         raise VerifyFailed(f"the output still carries items the profile does not keep: {shown}")
+    if isinstance(profile.location, Coarsen):
+        _check_coarse(inventory.findings, profile.location.km)
+
+
+def _check_coarse(findings: tuple[Finding, ...], km: float) -> None:
+    """Under coarsening, the only location items are the EXIF GPS position, and it is a cell centre."""
+    extra = sorted({f.name for f in findings if f.category == "location" and f.name not in COARSE_NAMES})
+    if extra:
+        raise VerifyFailed(f"the output keeps location items finer than a grid cell: {', '.join(extra[:5])}")
+    for position in positions_in(findings):
+        if not is_cell_centre(position.lat, position.lon, km):
+            raise VerifyFailed(f"the output's {position.source} position is not a {km:g} km cell centre")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -13,6 +13,8 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from yaml.nodes import Node, ScalarNode
 
+from watcher.privacy.zones import Zone
+from watcher.rules import privacy_settings
 from watcher.rules.fingerprint import profile_fingerprint
 from watcher.rules.loader import YAML, Problems, join, load_document, suggestion
 from watcher.rules.paths import (
@@ -36,7 +38,7 @@ __all__ = [
     "profile_fingerprint",
 ]
 
-TOP_KEYS = ("state_dir", "reconcile_every", "workers", "removal_log", "profiles", "watches")
+TOP_KEYS = ("state_dir", "reconcile_every", "workers", "removal_log", "zones", "profiles", "watches")
 WATCH_KEYS = (
     "name",
     "source",
@@ -53,7 +55,11 @@ PROFILE_TYPES = get_type_hints(Profile)
 PROFILE_KEYS = tuple(field.name for field in dataclasses.fields(Profile) if field.name != "name")
 INTEGER_BOUNDS = {"jpeg_quality": (1, 100)}
 MAX_WORKERS = 1024
+# Settings with a structured value, each read by its own function in privacy_settings.
+STRUCTURED_KEYS = ("location", "private_zones", "delay", "resize")
 for _key in PROFILE_KEYS:  # fail at import, not on the first file that sets the new field
+    if _key in STRUCTURED_KEYS:
+        continue
     if get_origin(PROFILE_TYPES[_key]) is not Literal and PROFILE_TYPES[_key] not in (int, bool):
         raise TypeError(f"Profile.{_key} has a type the config loader cannot read: {PROFILE_TYPES[_key]!r}")
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -84,6 +90,9 @@ class Config:
     removal_log: Path
     profiles: Mapping[str, Profile]  # built-ins + user profiles
     watches: tuple[WatchConfig, ...]
+    zones: Mapping[str, Zone] = dataclasses.field(
+        default_factory=dict
+    )  # private zones by name, for `private_zones` rules
 
 
 def cpu_count() -> int:
@@ -135,6 +144,7 @@ class _Reader:
     problems: Problems
     env: Mapping[str, str]
     base: Path
+    zones: Mapping[str, Zone] = dataclasses.field(default_factory=dict)
 
     def path(self, node: Node, key_path: str, base: Path | None = None) -> Path | None:
         text = self.problems.string(node, key_path)
@@ -169,6 +179,8 @@ class _Reader:
         return None if value is None else int(value)
 
     def profile_setting(self, node: Node, key_path: str, key: str) -> object | None:
+        if key in STRUCTURED_KEYS:
+            return self.structured_setting(node, key_path, key)
         annotation = PROFILE_TYPES[key]
         if get_origin(annotation) is Literal:
             return self.problems.choice(node, key_path, get_args(annotation))
@@ -178,6 +190,15 @@ class _Reader:
         number = self.problems.number(node, key_path, integer=True)
         value = self.problems.bounded(node, key_path, number, minimum, maximum)
         return None if value is None else int(value)
+
+    def structured_setting(self, node: Node, key_path: str, key: str) -> object | None:
+        if key == "location":
+            return privacy_settings.read_location(self.problems, node, key_path)
+        if key == "private_zones":
+            return privacy_settings.read_zone_rule(self.problems, node, key_path, tuple(self.zones))
+        if key == "delay":
+            return privacy_settings.read_delay(self.problems, node, key_path)
+        return privacy_settings.read_resize(self.problems, node, key_path)
 
     def profiles(self, node: Node | None) -> dict[str, Profile]:
         """Built-ins plus the file's profiles; each extends a built-in or one defined above it."""
@@ -299,6 +320,15 @@ def _check_pair(problems: Problems, later: _Watch, other: _Watch, *, compare_des
             problems.add(*where, f"overlaps the destination of {other.key_path} ({other.name})")
 
 
+def require_extras(profiles: Iterable[Profile]) -> None:
+    """A profile with faces on needs the optional detector: a config error at start, not a refusal per
+    file later."""
+    if any(profile.faces != "off" for profile in profiles):
+        from watcher.faces import require_faces
+
+        require_faces()
+
+
 def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate a config file; every problem found is in the ConfigError raised."""
     env = os.environ if env is None else env
@@ -320,11 +350,14 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
         reader.duration(node["reconcile_every"], "reconcile_every") if "reconcile_every" in node else None
     )
     workers = reader.workers(node["workers"]) if "workers" in node else None
+    reader.zones = MappingProxyType(privacy_settings.read_zones(problems, node.get("zones")))
     profiles = reader.profiles(node.get("profiles"))
     watch_nodes = problems.sequence(node["watches"], "watches") if "watches" in node else []
     watches = [reader.watch(item, index, profiles) for index, item in enumerate(watch_nodes or [])]
     _check_watches(problems, [watch for watch in watches if watch is not None])
     problems.raise_if_any()
+    configs = tuple(watch.config for watch in watches if watch is not None and watch.config is not None)
+    require_extras(config.profile for config in configs)
     return Config(
         path=path.absolute(),
         state_dir=state_dir,
@@ -332,5 +365,6 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
         workers=workers or cpu_count(),
         removal_log=removal_log,
         profiles=MappingProxyType(profiles),
-        watches=tuple(watch.config for watch in watches if watch is not None and watch.config is not None),
+        watches=configs,
+        zones=reader.zones,
     )

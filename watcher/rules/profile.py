@@ -6,7 +6,7 @@ whatever a rule says, are listed in ``ALWAYS_REMOVED``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Literal, get_args
 
 # Categories a rule may keep. Each metadata item a reader finds belongs to exactly one category.
@@ -45,6 +45,33 @@ HeifOutput = Literal["jpeg", "keep"]
 MotionRule = Literal["drop", "separate"]
 LivePhotoRule = Literal["keep", "drop"]
 FacesRule = Literal["off", "blur", "mosaic", "fill"]
+NamesRule = Literal["keep", "random", "date"]
+FoldersRule = Literal["keep", "flatten"]
+FileTimeRule = Literal["publish", "capture_date"]
+ZoneAction = Literal["skip", "remove_location"]
+
+
+@dataclass(frozen=True)
+class Coarsen:
+    """``location: {coarsen_km: N}``: positions snapped to the centre of a fixed grid cell about N km wide."""
+
+    km: float
+
+
+@dataclass(frozen=True)
+class ZoneRule:
+    """``private_zones``: photos taken inside one of ``zones`` are held back or lose their location."""
+
+    zones: tuple[str, ...]
+    action: ZoneAction = "skip"
+
+
+@dataclass(frozen=True)
+class Resize:
+    """``resize``: re-encode so the longer side is at most ``max_side`` pixels (not lossless)."""
+
+    max_side: int
+    quality: int = 90
 
 
 @dataclass(frozen=True)
@@ -52,7 +79,8 @@ class Profile:
     """A frozen rule profile. The defaults are the built-in ``strict`` profile."""
 
     name: str = "strict"
-    location: RemoveKeep = "remove"
+    # "remove", "keep", or Coarsen(km): snapped to a grid cell, precision-revealing GPS tags removed.
+    location: RemoveKeep | Coarsen = "remove"
     time: TimeRule = "remove"
     device: RemoveKeep = "remove"
     camera_settings: RemoveKeep = "remove"
@@ -72,19 +100,38 @@ class Profile:
     live_photo_video: LivePhotoRule = "keep"
     # Face anonymization (needs the `faces` extra); re-encodes the picture when on.
     faces: FacesRule = "off"
+    # Photos taken inside named private zones (top-level `zones:`) are held back or lose their location.
+    private_zones: ZoneRule | None = None
+    # Seconds after the capture time (or arrival) before the copy is published; None publishes at once.
+    delay: float | None = None
+    # Output names: the source's, a random name (stable per source in the daemon's ledger), or capture day
+    # plus a counter. A random name is never derived from the original, which would link the copies.
+    names: NamesRule = "random"
+    folders: FoldersRule = "keep"
+    # The output's modification time: the publish time, or the capture day at 00:00 (never the source's).
+    file_time: FileTimeRule = "publish"
+    # Re-encode to at most max_side pixels on the longer side; orientation applied, colour profile kept.
+    resize: Resize | None = None
 
     def keeps(self, category: str) -> bool:
         """True when items of ``category`` may stay in the output (``time: date`` keeps a reduced date)."""
         if category not in KEEPABLE:
             return False
         value = getattr(self, category)
-        return bool(value in ("keep", "date"))
+        return isinstance(value, Coarsen) or bool(value in ("keep", "date"))
 
     def kept_categories(self) -> frozenset[str]:
         return frozenset(c for c in KEEPABLE if self.keeps(c))
 
     def as_dict(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Plain values (nested rules as dicts, zone lists as lists), fit for JSON."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def _plain(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {key: _plain(item) for key, item in asdict(value).items()}
+    return list(value) if isinstance(value, tuple) else value
 
 
 STRICT = Profile()
