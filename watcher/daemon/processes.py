@@ -1,0 +1,114 @@
+"""Sanitizing in worker processes: the pipeline is mostly Python, so threads alone would share one core.
+
+Worker threads keep the bookkeeping (ledger, logs); each hands its file to a process pool and waits. A
+crash inside a codec then costs one process, never the daemon. The processes ignore SIGINT and SIGTERM
+(systemd and a terminal send them to the whole group): the daemon decides when they stop, after the files
+in progress are finished, so no half-written temp file is left behind. If the daemon itself is killed
+(``kill -9``), each process finishes its current file and exits rather than lingering.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path, PurePath
+
+from watcher.pipeline import FileRecord, process_file
+from watcher.privacy.zones import Zone
+from watcher.rules.profile import Profile
+
+_PARENT_CHECK_SECONDS = 1.0
+_busy = threading.Lock()  # held while a worker process sanitizes a file
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        threading.Event().wait(_PARENT_CHECK_SECONDS)
+    with _busy:  # let the file in progress finish: its output is complete, only its record is lost
+        os._exit(0)
+
+
+def _start_worker(parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _process_in_worker(
+    source: Path,
+    relative: PurePath,
+    destination: Path,
+    profile: Profile,
+    name: str | None,
+    zones: dict[str, Zone],
+) -> FileRecord:
+    with _busy:
+        return process_file(source, relative, destination, profile, name=name, zones=zones)
+
+
+def _started() -> None:
+    """A no-op: submitted once per worker at start-up, so the first files do not wait for the imports."""
+
+
+class ProcessRunner:
+    """A ``Processor`` that runs ``process_file`` in a pool of ``workers`` processes, started on first use."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = max(1, workers)
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                # fork is fastest (no second import of the pipeline) but only safe while this process
+                # runs no other thread, as at start-up; later (a pool replaced after a crash) spawn.
+                method = "fork" if threading.active_count() == 1 else "spawn"
+                self._executor = ProcessPoolExecutor(
+                    self._workers,
+                    mp_context=multiprocessing.get_context(method),
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
+                )
+            return self._executor
+
+    def __call__(
+        self,
+        source: Path,
+        relative: PurePath,
+        destination: Path,
+        profile: Profile,
+        *,
+        name: str | None = None,
+        zones: Mapping[str, Zone] | None = None,
+    ) -> FileRecord:
+        pool = self._pool()
+        # A plain dict: the configuration's read-only mapping cannot be pickled to the worker.
+        arguments = (source, relative, destination, profile, name, dict(zones or {}))
+        try:
+            return pool.submit(_process_in_worker, *arguments).result()
+        except BrokenProcessPool:
+            # A worker process died (a codec crashed, the kernel's OOM killer...): start afresh next time;
+            # the caller records this file as failed, to be retried with back-off.
+            with self._lock:
+                if self._executor is pool:
+                    self._executor = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (before the daemon starts its threads, so they can be forked)."""
+        pool = self._pool()
+        for _ in range(self._workers):
+            pool.submit(_started)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
