@@ -7,10 +7,10 @@ from pathlib import Path
 
 import piexif
 import pytest
-from tests.conftest import corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import corpus_files
 from watcher.errors import CorruptMedia
 from watcher.formats.exif import exif_orientation, filter_exif, parse_exif, read_exif
 from watcher.formats.jpeg_header import EXIF_PREFIX

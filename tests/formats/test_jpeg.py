@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from tests.conftest import CORPUS, LEAKCHECK, corpus_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
+from tests.conftest import CORPUS, LEAKCHECK, corpus_files
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats import jpeg_orient
 from watcher.formats.exif import exif_orientation, read_exif

@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import CORPUS, LEAKCHECK
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.conftest import CORPUS, LEAKCHECK
 from tests.media import make_google_motion_photo, make_movie
 from watcher.formats.bmff import top_level
 from watcher.formats.motion import copy_motion_video, find_motion_video, sanitize_motion_video

@@ -10,11 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import LEAKCHECK, corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
+from tests.conftest import LEAKCHECK, corpus_files
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Sanitized
 from watcher.formats.png import HANDLER, SIGNATURE

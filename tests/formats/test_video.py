@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import CORPUS, LEAKCHECK, corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import CORPUS, LEAKCHECK, corpus_files
 from watcher.errors import ConfigError, CorruptMedia
 from watcher.formats import ffmpeg
 from watcher.formats.bmff import find_child, read_exact, walk

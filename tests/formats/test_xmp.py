@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import CORPUS, corpus_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import CORPUS, corpus_files
 from watcher.errors import CorruptMedia
 from watcher.formats.jpeg_header import XMP_PREFIX
 from watcher.formats.jpeg_segments import SOS, SegmentReader
