@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,faces]'
+	$(BIN)/python -m compileall -q watcher >/dev/null  # an editable install compiles nothing by itself
 	touch $@
 
 # Installs the Debian packages when they are missing and we are root (CI, containers); otherwise says how.

@@ -38,6 +38,7 @@ class FilteredExif:
     data: bytes | None
     removed: Mapping[str, tuple[str, ...]]
     kept: tuple[str, ...]
+    orientation: int | None = None  # the source's IFD0 Orientation, read in the same parse
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,10 @@ def _printable(order: str, entry: Entry) -> str | None:
 
 def exif_orientation(tiff: bytes) -> int | None:
     """The IFD0 Orientation (1..8), or None when absent or invalid. Raises CorruptMedia on a hostile block."""
-    parsed = parse_exif(tiff)
+    return _orientation_of(parse_exif(tiff))
+
+
+def _orientation_of(parsed: ParsedExif) -> int | None:
     for entry in parsed.entries:
         if entry.ifd == "IFD0" and entry.name == "Orientation":
             return _orientation_value(parsed.order, entry)
@@ -208,7 +212,8 @@ def filter_exif(tiff: bytes, profile: Profile) -> FilteredExif:
     if isinstance(profile.location, Coarsen):
         _coarsen(parsed, groups["GPS"], kept, removed, profile.location.km)
     data = _write(parsed.order, groups) if kept else None
-    return FilteredExif(data, {key: tuple(names) for key, names in removed.items()}, tuple(kept))
+    removed_names = {key: tuple(names) for key, names in removed.items()}
+    return FilteredExif(data, removed_names, tuple(kept), _orientation_of(parsed))
 
 
 def _coarsen(

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pillow_heif
 from PIL import Image, ImageOps
 
 from watcher.errors import CorruptMedia, TooLarge
@@ -38,6 +37,8 @@ def _strip_exif_prefix(exif: bytes | None) -> bytes | None:
 
 
 def _open_heic(data: bytes) -> tuple[HeifMetadata, Callable[[], Image.Image]]:
+    import pillow_heif  # imported on use: it costs ~50 ms at start-up, HEIF files are few
+
     heif_file = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
     primary = heif_file[heif_file.primary_index]
     info: dict[str, Any] = dict(primary.info)

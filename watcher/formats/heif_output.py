@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from typing import Any, BinaryIO
 
-import pillow_heif
 from PIL import Image
 
 from watcher.errors import CorruptMedia, VerifyFailed
@@ -53,6 +52,8 @@ def encode_heif(image: Image.Image, quality: int, icc: bytes | None, avif: bool)
             options["icc_profile"] = icc
         picture.save(buffer, format="AVIF", **options)
     else:
+        import pillow_heif  # imported on use: it costs ~50 ms at start-up, HEIF files are few
+
         heif_file = pillow_heif.from_pillow(picture)
         heif_file.info.clear()
         if icc:

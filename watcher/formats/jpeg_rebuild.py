@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding, RemovalLog
-from watcher.formats.exif import exif_orientation, filter_exif
+from watcher.formats.exif import filter_exif
 from watcher.formats.iptc import read_irb
 from watcher.formats.jpeg_header import (
     EXIF_PREFIX,
@@ -173,8 +173,8 @@ def _header_bytes(header: _Header, profile: Profile, log: RemovalLog) -> bytes:
 def _exif_segments(header: _Header, profile: Profile, log: RemovalLog) -> list[bytes]:
     assert header.exif is not None
     try:
-        header.orientation = exif_orientation(header.exif)
         filtered = filter_exif(header.exif, profile)
+        header.orientation = filtered.orientation
     except CorruptMedia as error:
         log.remove("other", f"APP1 EXIF ({len(header.exif):,} bytes, unreadable)")
         header.notes.append(f"EXIF could not be read ({error}); removed whole")

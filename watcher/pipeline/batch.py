@@ -67,9 +67,16 @@ def run_task(task: Task) -> FileRecord:
     if task.skip_reason is not None:
         return FileRecord(source=str(task.source), output=None, status="skipped", reason=task.skip_reason)
     try:
-        # sync_folder=False: the batch fsyncs each output folder once at its end (sync_outputs).
+        # One-shot: the batch fsyncs each output folder once at its end (sync_outputs), and keeps no
+        # ledger that would need the source's hash.
         return process_file(
-            task.source, task.relative, task.destination, task.profile, zones=task.zones, sync_folder=False
+            task.source,
+            task.relative,
+            task.destination,
+            task.profile,
+            zones=task.zones,
+            sync_folder=False,
+            hash_source=False,
         )
     except (SourceError, PublishError) as err:
         return FileRecord(source=str(task.source), output=None, status="refused", reason=str(err))

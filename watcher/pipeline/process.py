@@ -89,7 +89,7 @@ def _publish(
             source=str(source), output=None, status="skipped", reason=reason, format=handler.name
         )
     profile = decided.profile
-    digest = hash_stream(src)
+    digest = hash_stream(src) if options.hash_source else None
     folder = privacy_stage.output_folder(check_relative(relative), profile)
     mtime = privacy_stage.output_time(profile, decided.capture, now)
     with temp_output(destination, folder) as out:
@@ -138,6 +138,7 @@ class _Options:
     zones: Mapping[str, Zone]
     now: Callable[[], float]
     sync_folder: bool
+    hash_source: bool
 
 
 def process_file(
@@ -150,13 +151,15 @@ def process_file(
     zones: Mapping[str, Zone] | None = None,
     now: Callable[[], float] = time.time,
     sync_folder: bool = True,
+    hash_source: bool = True,
 ) -> FileRecord:
     """Sanitize ``source`` into ``destination / relative`` (extension fixed to the real format).
 
     ``name`` is an output stem chosen by the caller (the daemon keeps random names stable in its ledger);
     otherwise the profile's ``names`` rule picks one. ``zones`` are the configuration's private zones;
     ``now`` is the clock for publish times and date names. ``sync_folder=False`` leaves the output
-    folder's fsync to the caller (a batch syncs each folder once at its end).
+    folder's fsync to the caller (a batch syncs each folder once at its end). ``hash_source=False`` skips the
+    source's sha256 (the record's ``source_sha256`` is then None): only a ledger needs it.
 
     Bad files come back as a refused record with a reason. Problems worth retrying later (the source
     vanished or changed, the destination is full or read-only) raise SourceError or PublishError.
@@ -164,7 +167,7 @@ def process_file(
     src, state = open_source(source)
     with src:
         try:
-            options = _Options(name, zones or {}, now, sync_folder)
+            options = _Options(name, zones or {}, now, sync_folder, hash_source)
             return _publish(source, relative, destination, profile, src, state, options)
         except (SourceError, PublishError):
             raise
