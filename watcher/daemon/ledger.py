@@ -14,6 +14,7 @@ import threading
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from watcher.daemon.holds import Holds, add_held_column
 from watcher.daemon.mounts import filesystem_type, is_network_filesystem
 from watcher.daemon.rows import Job, LedgerStatus, Row, Waiting, retry_delay, row_from
 from watcher.daemon.settle import Snapshot
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS files (
     arrival REAL NOT NULL DEFAULT 0,
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL DEFAULT 0,
+    held_until REAL,
     PRIMARY KEY (watch, relative)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_due ON files (status, next_attempt);
@@ -49,9 +51,10 @@ _ROW_COLUMNS = ", ".join(
         *("attempts", "last_error", "output", "profile_hash", "next_attempt"),
     ]
 )
+_STATUS_OR_HELD = "CASE WHEN status='pending' AND held_until > 0 THEN 'held' ELSE status END"
 
 
-class Ledger:
+class Ledger(Holds):
     """Thread-safe access to the ledger database (one connection, one lock: writes are small and quick)."""
 
     def __init__(self, path: Path, *, retry_base_seconds: float = 60.0) -> None:
@@ -64,6 +67,7 @@ class Ledger:
         # which costs a re-publish of the same output, never a half-written one.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        add_held_column(self._db)
 
     @classmethod
     def open(cls, state_dir: Path, *, retry_base_seconds: float = 60.0) -> Ledger:
@@ -135,17 +139,31 @@ class Ledger:
                 ON CONFLICT (watch, relative) DO UPDATE SET
                     attempts = CASE WHEN size=excluded.size AND mtime_ns=excluded.mtime_ns
                         AND inode=excluded.inode THEN attempts ELSE 0 END,
+                    held_until = CASE WHEN size=excluded.size AND mtime_ns=excluded.mtime_ns
+                        AND inode=excluded.inode THEN held_until ELSE NULL END,
                     size=excluded.size, mtime_ns=excluded.mtime_ns, inode=excluded.inode,
                     status='pending', next_attempt=excluded.next_attempt, updated=excluded.updated""",
                 values,
             )
 
     def defer(self, watch: str, relative: str, snapshot: Snapshot, until: float) -> None:
-        """The file changed since it was queued: remember its new identity and look again later."""
+        """The file changed since it was queued: remember its new identity and look again later (a new
+        version is held afresh, so its hold resets)."""
         with self._lock:
             self._db.execute(
-                "UPDATE files SET size=?, mtime_ns=?, inode=?, next_attempt=? WHERE watch=? AND relative=?",
-                (snapshot.size, snapshot.mtime_ns, snapshot.inode, until, watch, relative),
+                """UPDATE files SET
+                    held_until = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode
+                        THEN held_until ELSE NULL END,
+                    size=:size, mtime_ns=:mtime_ns, inode=:inode, next_attempt=:until
+                WHERE watch=:watch AND relative=:relative""",
+                {
+                    "size": snapshot.size,
+                    "mtime_ns": snapshot.mtime_ns,
+                    "inode": snapshot.inode,
+                    "until": until,
+                    "watch": watch,
+                    "relative": relative,
+                },
             )
 
     def due(
@@ -253,6 +271,8 @@ class Ledger:
                         THEN :due ELSE :now END,
                     sha256=:sha256, output=COALESCE(:output, output), last_error=:error,
                     profile_hash=COALESCE(:profile_hash, profile_hash), name=COALESCE(:name, name),
+                    held_until = CASE WHEN :status='published' AND size=:size AND mtime_ns=:mtime_ns
+                        AND inode=:inode THEN NULL ELSE held_until END,
                     updated=:now
                 WHERE watch=:watch AND relative=:relative""",
                 values,
@@ -273,19 +293,23 @@ class Ledger:
             return int(self._db.execute("SELECT COUNT(*) FROM files WHERE watch=?", (watch,)).fetchone()[0])
 
     def counts(self, watch: str) -> dict[str, int]:
-        """Rows of ``watch`` per status (every status present, zero when none)."""
-        totals = dict.fromkeys(("pending", "published", "refused", "skipped", "failed"), 0)
+        """Rows of ``watch`` per status (every status present, zero when none); held files count as
+        ``held``, not ``pending``."""
+        totals = dict.fromkeys(("pending", "held", "published", "refused", "skipped", "failed"), 0)
         with self._lock:
             for status, number in self._db.execute(
-                "SELECT status, COUNT(*) FROM files WHERE watch=? GROUP BY status", (watch,)
+                f"SELECT {_STATUS_OR_HELD}, COUNT(*) FROM files WHERE watch=? GROUP BY 1",  # noqa: S608
+                (watch,),
             ):
                 totals[str(status)] = int(number)
         return totals
 
     def backlog(self) -> int:
-        """Files waiting for a worker, over every watch."""
+        """Files waiting for a worker, over every watch (held files wait for their time, not a worker)."""
         with self._lock:
-            found = self._db.execute("SELECT COUNT(*) FROM files WHERE status IN ('pending', 'failed')")
+            found = self._db.execute(
+                "SELECT COUNT(*) FROM files WHERE status IN ('pending', 'failed') AND COALESCE(held_until, 0) <= 0"
+            )
             return int(found.fetchone()[0])
 
     def last_errors(self, watch: str, limit: int = 5) -> list[tuple[str, str, str]]:

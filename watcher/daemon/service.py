@@ -16,6 +16,7 @@ from watcher.daemon.ledger import Job, Ledger
 from watcher.daemon.notify import Notifier
 from watcher.daemon.observer import Hint
 from watcher.daemon.observers import Observers
+from watcher.daemon.pidfile import remove_pid_file, write_pid_file
 from watcher.daemon.processes import ProcessRunner
 from watcher.daemon.reconcile import admit
 from watcher.daemon.reconciler import Reconciler
@@ -49,8 +50,12 @@ class Daemon:
         processor: Processor | None = None,
         progress: Callable[[Progress], None] | None = None,
         retry_base_seconds: float = 60.0,
+        pid_file: bool = False,
     ) -> None:
+        # pid_file: write state_dir/sharesafe.pid so `sharesafe release` can wake this process with SIGUSR1
+        # (only for a daemon that handles that signal: by default it would end the process).
         self.config = config
+        self._pid_file = pid_file
         self._reload_config = reload_config
         self._notifier = notifier or Notifier({})
         self._clock = clock
@@ -152,6 +157,8 @@ class Daemon:
         self._observers.start(self._watches)
         # Observers start before the first pass so nothing can slip between the scan and the watch.
         self.request_reconcile()
+        if self._pid_file:
+            write_pid_file(self.config.state_dir)
         log.info("daemon_started", watches=list(self._watches), workers=self.config.workers)
         self._notifier.ready(self._progress.summary())
         self.ready.set()
@@ -159,6 +166,8 @@ class Daemon:
     def _shutdown(self) -> None:
         log.info("daemon_stopping")
         self._notifier.stopping()
+        if self._pid_file:
+            remove_pid_file(self.config.state_dir)
         self._observers.stop()
         self._reconciler.stop()
         self._pool.stop()

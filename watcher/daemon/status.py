@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from watcher.daemon.ledger import Ledger
@@ -28,6 +30,7 @@ class WatchStatus:
     pending: int
     failed: int
     last_errors: tuple[tuple[str, str, str], ...]
+    held: tuple[tuple[str, float], ...] = ()  # (relative, release wall time) of held files, soonest first
 
     @property
     def backlog(self) -> int:
@@ -44,6 +47,8 @@ class WatchStatus:
             "pending": self.pending,
             "failed": self.failed,
             "backlog": self.backlog,
+            "held_count": len(self.held),
+            "held": [{"source": source, "release": utc_iso(release)} for source, release in self.held],
             "last_errors": [{"source": s, "status": st, "error": e} for s, st, e in self.last_errors],
         }
 
@@ -60,7 +65,26 @@ def watch_status(ledger: Ledger, watch: Watch, error_count: int = 5) -> WatchSta
         counts["pending"],
         counts["failed"],
         tuple(ledger.last_errors(watch.name, error_count)),
+        tuple(ledger.held(watch.name)),
     )
+
+
+def utc_iso(moment: float) -> str:
+    """``2026-11-22T09:14:03Z``: a release time for machines."""
+    return datetime.fromtimestamp(round(moment), UTC).isoformat().replace("+00:00", "Z")
+
+
+def describe_release(moment: float, now: float) -> str:
+    """``2026-11-22T10:14:03+01:00 (in 5 h 12 min)``: a release time for people (local time)."""
+    local = datetime.fromtimestamp(round(moment)).astimezone().isoformat()
+    seconds = moment - now
+    if seconds <= 0:
+        return f"{local} (due now)"
+    minutes = max(1, math.ceil(seconds / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return f"{local} (in {' '.join(part for part in parts if part)})"
 
 
 @dataclass(frozen=True)
@@ -96,14 +120,14 @@ class ProgressReporter:
         return self._next
 
     def summary(self) -> str:
-        totals = dict.fromkeys(("published", "refused", "pending", "failed"), 0)
+        totals = dict.fromkeys(("published", "refused", "pending", "held", "failed"), 0)
         for name in self._watches():
             for status, number in self._ledger.counts(name).items():
                 if status in totals:
                     totals[status] += number
         return (
             f"{len(self._watches())} watches; {totals['published']} published, {totals['refused']} refused, "
-            f"{totals['pending']} pending, {totals['failed']} failed"
+            f"{totals['pending']} pending, {totals['held']} held, {totals['failed']} failed"
         )
 
     def maybe_report(self, pending_settle: int) -> None:

@@ -107,11 +107,14 @@ class JobRunner:
         self._record(watch, job, replace(record, watch=watch.name))
 
     def _held(self, watch: Watch, job: Job, source: Path) -> bool:
-        """A delayed profile: not yet time for this copy to appear (it waits in the ledger, pending)."""
+        """A delayed profile: not yet time for this copy to appear (it waits in the ledger, held), unless a
+        person released it early with `sharesafe release`."""
+        if watch.config.profile.delay is None or self._ledger.is_released(job.watch, job.relative):
+            return False
         release = release_at(source, watch.config.profile, job.arrival)
         if release is None or release <= self._wall_clock():
             return False
-        self._ledger.defer(job.watch, job.relative, job.snapshot, release)
+        self._ledger.hold(job.watch, job.relative, job.snapshot, release)
         log.info("file_held", watch=watch.name, source=job.relative, reason="delay", until=round(release))
         return True
 
