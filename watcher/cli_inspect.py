@@ -6,37 +6,14 @@ import argparse
 import json
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from watcher.cli_clean import add_profile_options, load_profile
-from watcher.errors import SourceError, WatcherError
-from watcher.formats.base import Finding, Inventory
+from watcher.formats.base import Finding
 from watcher.pipeline.batch import collect
-from watcher.pipeline.detect import describe_unsupported, detect
-from watcher.pipeline.source import open_source
+from watcher.pipeline.inventory import Reading, read_inventory
 from watcher.rules.profile import CATEGORIES, STRICT, Profile
-
-
-@dataclass(frozen=True)
-class Reading:
-    path: Path
-    inventory: Inventory | None
-    error: str | None
-
-
-def read_inventory(path: Path) -> Reading:
-    """Read what a file carries with the project's own reader, never raising for a bad file."""
-    try:
-        stream, state = open_source(path)
-        with stream:
-            handler, head = detect(stream)
-            if handler is None:
-                return Reading(path, None, describe_unsupported(head, state.size))
-            return Reading(path, handler.inspect(stream), None)
-    except (SourceError, WatcherError) as err:
-        return Reading(path, None, str(err))
 
 
 def _grouped(findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:

@@ -35,7 +35,7 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, PurePath, str | None]]:
+def walk_folder(root: Path) -> Iterator[tuple[Path, PurePath, str | None]]:
     """Files under ``root`` in a stable order; symlinks are reported, never followed."""
     for folder, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not _is_hidden(d) and not Path(folder, d).is_symlink())
@@ -54,7 +54,7 @@ def collect(
     tasks: list[Task] = []
     for given in inputs:
         if given.is_dir() and not given.is_symlink():
-            for path, relative, skip in _walk(given):
+            for path, relative, skip in walk_folder(given):
                 tasks.append(Task(path, relative, destination, profile, skip, zones or {}))
         else:
             skip = "symbolic link (not followed)" if given.is_symlink() else None

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from watcher.errors import SourceError, WatcherError
-from watcher.formats import motion
 from watcher.formats.base import Finding
-from watcher.pipeline.detect import describe_unsupported, detect
-from watcher.pipeline.source import open_source
+from watcher.pipeline.batch import walk_folder
+from watcher.pipeline.inventory import read_inventory
 from watcher.privacy.positions import Position, positions_in
 from watcher.privacy.timing import capture_in
 
@@ -67,20 +64,14 @@ def _thumbnail_count(findings: tuple[Finding, ...]) -> int:
 
 def facts_of(path: Path) -> FileFacts:
     """What one original exposes; an unreadable file comes back with ``error`` set, never raising."""
-    try:
-        stream, state = open_source(path)
-        with stream:
-            handler, head = detect(stream)
-            if handler is None:
-                return FileFacts(path, None, describe_unsupported(head, state.size))
-            findings = handler.inspect(stream).findings
-            stream.seek(0)
-            moving = handler.name in ("jpeg", "heif") and motion.find_motion_video(stream) is not None
-    except (SourceError, WatcherError, OSError) as error:
-        return FileFacts(path, None, str(error))
+    reading = read_inventory(path, look_for_motion=True)
+    if reading.inventory is None:
+        return FileFacts(path, None, reading.error)
+    findings = reading.inventory.findings
+    moving = reading.motion_photo
     return FileFacts(
         path,
-        handler.name,
+        reading.inventory.format,
         positions=positions_in(findings),
         capture=capture_in(findings),
         device=_device(findings),
@@ -97,12 +88,7 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
     """Files under ``paths`` (folders recursively, hidden entries and symbolic links skipped), sorted."""
     for given in paths:
         if given.is_dir() and not given.is_symlink():
-            for folder, folders, names in os.walk(given, followlinks=False):
-                folders[:] = sorted(name for name in folders if not name.startswith("."))
-                for name in sorted(names):
-                    path = Path(folder, name)
-                    if not name.startswith(".") and not path.is_symlink():
-                        yield path
+            yield from (path for path, _relative, skip in walk_folder(given) if skip is None)
         elif not given.is_symlink():
             yield given
 
