@@ -11,6 +11,7 @@ from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding, RemovalLog
 from watcher.formats.exif import filter_exif
 from watcher.formats.iptc import read_irb
+from watcher.formats.jpeg_coding import check_coding_segment
 from watcher.formats.jpeg_header import (
     EXIF_PREFIX,
     KINDS,
@@ -70,6 +71,7 @@ def rebuild(source: BinaryIO, output: BinaryIO, profile: Profile, log: RemovalLo
             digest.update(item)
             output.write(item)
         elif item.marker in CODING_MARKERS:
+            check_coding_segment(item)
             encoded = item.encoded()
             digest.update(encoded)
             if item.marker in SOF_MARKERS and size is None:

@@ -18,6 +18,8 @@ from watcher.formats.tiff_writer import write_tiff
 from watcher.rules.profile import Profile
 
 MAX_TIFF_BYTES = 2 * 1024 * 1024 * 1024
+COMPRESSION = 259
+JPEG_COMPRESSIONS = (6, 7)  # old-style and new-style JPEG-in-TIFF
 
 
 def _read_all(source: BinaryIO) -> bytes:
@@ -112,6 +114,10 @@ class TiffHandler:
         source_pixels = decode_pixels(original)
         if source_pixels is not None and decode_pixels(written) != source_pixels:
             raise VerifyFailed("the TIFF output does not decode to the source's pixels")
+        if source_pixels is None and first_integer(ifd0, COMPRESSION, header.order) in JPEG_COMPRESSIONS:
+            # Strips that claim to be JPEG but do not decode are what other readers take for an embedded
+            # preview image: refuse rather than publish something that looks like hidden content.
+            raise VerifyFailed("the TIFF output declares JPEG compression but its image data does not decode")
 
 
 HANDLER = TiffHandler()

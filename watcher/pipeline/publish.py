@@ -104,7 +104,10 @@ class TempOutput:
         self.committed = True
 
     def discard(self) -> None:
-        self.file.close()
+        # Closing flushes what is still buffered: on a full disk that fails again, and must not hide
+        # the first error nor keep the temp file from being removed (the descriptor is closed anyway).
+        with contextlib.suppress(OSError):
+            self.file.close()
         if not self.committed:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.name, dir_fd=self.folder_fd)
@@ -118,10 +121,27 @@ def temp_output(destination: Path, folder: tuple[str, ...]) -> Iterator[TempOutp
         out = TempOutput(folder_fd)
         try:
             yield out
+        except Exception as err:
+            full = None if isinstance(err, PublishError) else _destination_full(err)
+            if full is not None:  # retry later, even when a handler wrapped the write error as its own
+                raise PublishError(f"cannot write the output: {_describe(full)}") from err
+            raise
         finally:
             out.discard()
     finally:
         os.close(folder_fd)
+
+
+def _destination_full(err: BaseException) -> OSError | None:
+    """The disk-full error behind ``err`` (itself, or a cause or context of it), if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def sync_folders(folders: set[Path]) -> None:
