@@ -76,7 +76,7 @@ def scan(watch: Watch, under: PurePosixPath | None = None) -> Iterator[tuple[str
             continue
         for entry in entries:
             relative = relative_folder + entry.name
-            if not _storable(relative) or watch.ignore.is_excluded(entry.path):
+            if not _storable(watch.name, relative) or watch.ignore.is_excluded(entry.path):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if watch.config.recursive and not watch.ignore.ignores_folder_name(entry.name):
@@ -89,11 +89,19 @@ def scan(watch: Watch, under: PurePosixPath | None = None) -> Iterator[tuple[str
                     yield relative, Snapshot(info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-def _storable(relative: str) -> bool:
+# (watch, name) of the names already reported as not storable: each is said once per run, not per scan.
+_REPORTED_NAMES: set[tuple[str, str]] = set()
+
+
+def _storable(watch_name: str, relative: str) -> bool:
     # Names that are not valid UTF-8 cannot be keys in the ledger; they are skipped (and not published).
     try:
         relative.encode("utf-8")
     except UnicodeEncodeError:
+        if (watch_name, relative) not in _REPORTED_NAMES:
+            _REPORTED_NAMES.add((watch_name, relative))
+            reason = "the name is not valid UTF-8 (not published; rename it to publish it)"
+            log.warning("file_skipped", watch=watch_name, source=relative, reason=reason)
         return False
     return True
 
