@@ -48,6 +48,12 @@ lint: setup
 	$(BIN)/ruff format --check watcher
 	$(BIN)/mypy
 
+# Hours of structure-aware fuzzing of every format handler (random cases; a failing case is kept in
+# .hypothesis/ and replayed first next time). FUZZ_EXAMPLES cases per handler.
+FUZZ_EXAMPLES ?= 200000
+fuzz: setup
+	HYPOTHESIS_PROFILE=long SHARESAFE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/reliability/test_fuzz.py
+
 bench: setup bench-deps
 	$(BIN)/python bench/engine_bench.py
 
