@@ -62,7 +62,9 @@ def configure_logging(*, json_output: bool | None = None, level: str = "info") -
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        # WriteLogger writes each record and its newline in one call, so a kill -9 cannot leave a record
+        # whose line the next start would continue (print() writes the two separately).
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=False,
     )
 

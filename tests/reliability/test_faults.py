@@ -90,6 +90,30 @@ def test_a_full_or_read_only_destination_fails_files_then_publishes_them_when_it
 
 
 @pytest.mark.usefixtures("mounts")
+def test_a_destination_share_that_unmounts_receives_nothing_until_it_is_back(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    mount(share, "4m")
+    try:
+        config = write_config(tmp_path)
+        first = fill_backlog(tmp_path / "inbox", 5)
+        with running(config, retry_base_seconds=RETRY) as daemon:
+            wait_for(lambda: copies(share) == sorted(first), 60, "the first copies")
+            unmount(share)  # the NAS share goes away: its mount point stays, an empty local folder
+            (tmp_path / "inbox" / "late.jpg").write_bytes(photo_bytes(50))
+            daemon.request_reconcile()
+            wait_for(lambda: _statuses(tmp_path).get("late.jpg") == "failed", 60, "the late file to wait")
+            assert any("not mounted" in error for error in _errors(tmp_path)), _errors(tmp_path)
+            assert os.listdir(share) == [], "a copy went into the empty mount point"
+            mount(share, "4m")  # back (empty here; the ledger still knows the first copies)
+            wait_for(lambda: "late.jpg" in copies(share), 60, "the late file after the remount")
+            settle(daemon)
+        assert _statuses(tmp_path)["late.jpg"] == "published"
+    finally:
+        unmount(share)
+
+
+@pytest.mark.usefixtures("mounts")
 def test_a_source_share_that_unmounts_is_not_read_as_everything_deleted(tmp_path: Path) -> None:
     inbox, share = tmp_path / "inbox", tmp_path / "share"
     inbox.mkdir()

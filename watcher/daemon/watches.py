@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from watcher.daemon.ignore import IgnoreRules
+from watcher.errors import PublishError
 from watcher.log import get_logger
 from watcher.pipeline.publish import remove_stale_temp_files
 from watcher.privacy.zones import Zone
@@ -20,6 +21,9 @@ class Watch:
     profile_hash: str
     ignore: IgnoreRules
     zones: Mapping[str, Zone] = field(default_factory=dict)  # the configuration's private zones
+    # The mount point the destination lives on, when it is not the root file system (a NAS share, a USB
+    # disk). If it is unmounted while the daemon runs, the folder underneath must not receive copies.
+    destination_mount: Path | None = None
 
     @property
     def name(self) -> str:
@@ -32,6 +36,14 @@ class Watch:
     @property
     def destination(self) -> Path:
         return self.config.destination
+
+    def check_destination(self) -> None:
+        """Raise PublishError (retried later) while the destination's file system is not mounted."""
+        if self.destination_mount is not None and not os.path.ismount(self.destination_mount):
+            raise PublishError(
+                f"the destination's file system ({self.destination_mount}) is not mounted; "
+                "copies wait until it is back"
+            )
 
     def relative_of(self, path: str) -> PurePosixPath | None:
         """``path`` relative to the source, or None when it is outside it or its name cannot be stored."""
@@ -80,9 +92,22 @@ def build_watches(config: Config) -> Mapping[str, Watch]:
             profile_fingerprint(watch.profile),
             IgnoreRules(watch.ignore, excluded, publish_conflict_copies=watch.conflict_copies == "publish"),
             dict(config.zones),
+            mount_point_of(watch.destination),
         )
         for watch in config.watches
     }
+
+
+def mount_point_of(path: Path) -> Path | None:
+    """The nearest mount point at or above ``path`` (as it is now), or None for the root file system."""
+    current = path.absolute()
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    while current != current.parent:
+        if os.path.ismount(current):
+            return current
+        current = current.parent
+    return None
 
 
 def prepare_destination(watch: Watch) -> None:

@@ -95,6 +95,7 @@ class JobRunner:
             return
         profile = watch.config.profile
         try:
+            watch.check_destination()
             stem = output_stem(job, profile, self._ledger)
             relative = PurePosixPath(job.relative)
             record = self._processor(
