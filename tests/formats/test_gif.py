@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.conftest import LEAKCHECK, corpus_files
+from tests.handler_helpers import frames, sanitize_with
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Sanitized
 from watcher.formats.gif import HANDLER
@@ -24,19 +25,7 @@ TRAILER = b";"
 
 
 def sanitize(data: bytes, profile: Profile = STRICT) -> tuple[bytes, Sanitized]:
-    source, output = io.BytesIO(data), io.BytesIO()
-    result = HANDLER.sanitize(source, output, profile)
-    HANDLER.verify(output, source, profile, result)
-    return output.getvalue(), result
-
-
-def frames(data: bytes) -> list[bytes]:
-    with Image.open(io.BytesIO(data)) as image:
-        pixels = []
-        for index in range(getattr(image, "n_frames", 1)):
-            image.seek(index)
-            pixels.append(image.convert("RGBA").tobytes())
-        return pixels
+    return sanitize_with(HANDLER, data, profile)
 
 
 def sub_blocks(payload: bytes) -> bytes:

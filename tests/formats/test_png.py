@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from tests.conftest import LEAKCHECK, corpus_files
+from tests.handler_helpers import frames, sanitize_with
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Sanitized
 from watcher.formats.png import HANDLER, SIGNATURE
@@ -36,10 +37,7 @@ RENDERING_INFO = {"icc_profile", "dpi", "gamma", "srgb", "chromaticity", "transp
 
 
 def sanitize(data: bytes, profile: Profile = STRICT) -> tuple[bytes, Sanitized]:
-    source, output = io.BytesIO(data), io.BytesIO()
-    result = HANDLER.sanitize(source, output, profile)
-    HANDLER.verify(output, source, profile, result)
-    return output.getvalue(), result
+    return sanitize_with(HANDLER, data, profile)
 
 
 def chunk(kind: bytes, data: bytes) -> bytes:
@@ -62,16 +60,6 @@ def small_png(**info: str) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (7, 5), (200, 10, 30)).save(buffer, "PNG", pnginfo=text)
     return buffer.getvalue()
-
-
-def frames(data: bytes) -> list[bytes]:
-    with Image.open(io.BytesIO(data)) as image:
-        count = getattr(image, "n_frames", 1)
-        pixels = []
-        for index in range(count):
-            image.seek(index)
-            pixels.append(image.convert("RGBA").tobytes())
-        return pixels
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.conftest import LEAKCHECK, corpus_files
+from tests.handler_helpers import frames, sanitize_with
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Sanitized
 from watcher.formats.webp import HANDLER
@@ -32,19 +33,7 @@ VP8X_ICC, VP8X_EXIF, VP8X_XMP = 0x20, 0x08, 0x04
 
 
 def sanitize(data: bytes, profile: Profile = STRICT) -> tuple[bytes, Sanitized]:
-    source, output = io.BytesIO(data), io.BytesIO()
-    result = HANDLER.sanitize(source, output, profile)
-    HANDLER.verify(output, source, profile, result)
-    return output.getvalue(), result
-
-
-def frames(data: bytes) -> list[bytes]:
-    with Image.open(io.BytesIO(data)) as image:
-        pixels = []
-        for index in range(getattr(image, "n_frames", 1)):
-            image.seek(index)
-            pixels.append(image.convert("RGBA").tobytes())
-        return pixels
+    return sanitize_with(HANDLER, data, profile)
 
 
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
