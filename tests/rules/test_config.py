@@ -406,3 +406,24 @@ def test_unreadable_and_special_files(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(ConfigError, match=r"fifo\.yaml: not a regular file"):
         load_config(fifo, env=ENV)
+
+
+def test_face_threads_is_a_whole_number_or_auto(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "face_threads: 3\n"), env=ENV).face_threads == 3
+    assert load_config(write(tmp_path, "face_threads: auto\n"), env=ENV).face_threads is None
+    assert problems(tmp_path, "face_threads: 0\n") == [
+        "1:15: face_threads: must be between 1 and 1024 (got 0)"
+    ]
+
+
+def test_a_faces_profile_applies_face_threads_before_any_worker_starts(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from watcher.faces import model
+
+    text = f"face_threads: 2\nwatches:\n  - source: {tmp_path / 'in'}\n    destination: {tmp_path / 'out'}\n    profile: public\n"
+    (tmp_path / "in").mkdir()
+    try:
+        load_config(write(tmp_path, text), env=ENV)
+        assert model.default_threads() == 2
+    finally:
+        model.set_default_threads(None)

@@ -26,6 +26,13 @@ def faces_available() -> bool:
     return stage.faces_available()
 
 
+def set_default_threads(threads: int | None) -> None:
+    """Detector threads per process from the config's `face_threads` (None: half the cores)."""
+    from watcher.faces.model import set_default_threads as configure
+
+    configure(threads)
+
+
 def require_faces() -> None:
     """Raise ConfigError, with an install hint, when face anonymization cannot run."""
     from watcher.faces.model import extra_installed

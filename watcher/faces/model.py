@@ -48,8 +48,20 @@ def extra_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "numpy"))
 
 
+_configured_threads: int | None = None
+
+
+def set_default_threads(threads: int | None) -> None:
+    """The config's `face_threads` (None: half the cores)."""
+    global _configured_threads  # one process-wide setting, made once at start-up before any fork
+    _configured_threads = threads
+
+
 def default_threads() -> int:
-    """Half the cores, at least one: detection shares the machine with the watcher's other workers."""
+    """The configured count, else half the cores, at least one: detection shares the machine with the
+    watcher's other workers."""
+    if _configured_threads is not None:
+        return _configured_threads
     return max(1, (os.cpu_count() or 2) // 2)
 
 

@@ -38,7 +38,16 @@ __all__ = [
     "profile_fingerprint",
 ]
 
-TOP_KEYS = ("state_dir", "reconcile_every", "workers", "removal_log", "zones", "profiles", "watches")
+TOP_KEYS = (
+    "state_dir",
+    "reconcile_every",
+    "workers",
+    "face_threads",
+    "removal_log",
+    "zones",
+    "profiles",
+    "watches",
+)
 WATCH_KEYS = (
     "name",
     "source",
@@ -93,6 +102,7 @@ class Config:
     zones: Mapping[str, Zone] = dataclasses.field(
         default_factory=dict
     )  # private zones by name, for `private_zones` rules
+    face_threads: int | None = None  # face detector threads per worker; None = half the cores
 
 
 def cpu_count() -> int:
@@ -171,11 +181,12 @@ class _Reader:
             return None
         return seconds
 
-    def workers(self, node: Node) -> int | None:
+    def workers(self, node: Node, key: str = "workers", auto: int | None = None) -> int | None:
+        """A whole number >= 1, or `auto` (``auto``, or the CPU count when not given)."""
         if isinstance(node, ScalarNode) and node.value == "auto":
-            return cpu_count()
-        number = self.problems.number(node, "workers", integer=True)
-        value = self.problems.bounded(node, "workers", number, 1, MAX_WORKERS)
+            return cpu_count() if auto is None else auto
+        number = self.problems.number(node, key, integer=True)
+        value = self.problems.bounded(node, key, number, 1, MAX_WORKERS)
         return None if value is None else int(value)
 
     def profile_setting(self, node: Node, key_path: str, key: str) -> object | None:
@@ -320,12 +331,13 @@ def _check_pair(problems: Problems, later: _Watch, other: _Watch, *, compare_des
             problems.add(*where, f"overlaps the destination of {other.key_path} ({other.name})")
 
 
-def require_extras(profiles: Iterable[Profile]) -> None:
+def require_extras(profiles: Iterable[Profile], face_threads: int | None = None) -> None:
     """A profile with faces on needs the optional detector: a config error at start, not a refusal per
-    file later."""
+    file later. Its thread count is set here, before any worker process is forked."""
     if any(profile.faces != "off" for profile in profiles):
-        from watcher.faces import require_faces
+        from watcher.faces import require_faces, set_default_threads
 
+        set_default_threads(face_threads)
         require_faces()
 
 
@@ -350,6 +362,7 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
         reader.duration(node["reconcile_every"], "reconcile_every") if "reconcile_every" in node else None
     )
     workers = reader.workers(node["workers"]) if "workers" in node else None
+    face_threads = reader.workers(node["face_threads"], "face_threads", 0) if "face_threads" in node else None
     reader.zones = MappingProxyType(privacy_settings.read_zones(problems, node.get("zones")))
     profiles = reader.profiles(node.get("profiles"))
     watch_nodes = problems.sequence(node["watches"], "watches") if "watches" in node else []
@@ -357,12 +370,13 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
     _check_watches(problems, [watch for watch in watches if watch is not None])
     problems.raise_if_any()
     configs = tuple(watch.config for watch in watches if watch is not None and watch.config is not None)
-    require_extras(config.profile for config in configs)
+    require_extras((config.profile for config in configs), face_threads or None)
     return Config(
         path=path.absolute(),
         state_dir=state_dir,
         reconcile_every=reconcile or DEFAULT_RECONCILE_SECONDS,
         workers=workers or cpu_count(),
+        face_threads=face_threads or None,
         removal_log=removal_log,
         profiles=MappingProxyType(profiles),
         watches=configs,

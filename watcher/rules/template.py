@@ -155,6 +155,9 @@ _HEADER = """\
 # Files sanitized at once: auto (one per CPU) or a whole number >= 1. Default: auto.
 # workers: auto
 
+# Face-detector threads per worker (profiles with faces on): auto (half the cores) or >= 1. Default: auto.
+# face_threads: auto
+
 # What was removed from each file (tag names and sizes, never values). Relative to state_dir.
 # removal_log: removed.jsonl
 """
