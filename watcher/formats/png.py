@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
-from watcher.errors import CorruptMedia, TooLarge, VerifyFailed, WatcherError
+from watcher.errors import CorruptMedia, TooLarge, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import filter_exif, read_exif
-from watcher.formats.xmp import read_xmp
+from watcher.formats.png_findings import COLOUR_CHUNKS, chunk_findings
 from watcher.rules.profile import Profile
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -20,21 +20,11 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IMAGE_CHUNKS = frozenset(
     {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"pHYs", b"acTL", b"fcTL", b"fdAT", b"sBIT", b"bKGD"}
 )
-_COLOUR_CHUNKS = frozenset({b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"cICP"})
 _DATA_CHUNKS = frozenset({b"IDAT", b"fdAT"})
-_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
-_XMP_KEYWORD = "XML:com.adobe.xmp"
-_KEYWORD_CATEGORIES = (
-    dict.fromkeys(("author", "copyright"), "copyright")
-    | dict.fromkeys(("creation time", "date:create", "date:modify", "date:timestamp"), "time")
-    | dict.fromkeys(("software", "source"), "device")
-)
 _PIECE = 1 << 20
 _MAX_CHUNK = (1 << 31) - 1  # the PNG specification's limit for a chunk length
 _MAX_BUFFERED = 32 << 20  # metadata chunks are read whole to classify them; image data never is
-_MAX_INFLATED = 16 << 20  # bound on a compressed text chunk, against decompression bombs
 _MAX_CHUNKS = 1_000_000
-_PREVIEW = 200
 
 
 @dataclass(frozen=True)
@@ -121,87 +111,15 @@ def _write_chunk(output: BinaryIO, kind: bytes, data: bytes) -> None:
     output.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
 
 
-def _printable(raw: bytes) -> str:
-    return "".join(c if c.isprintable() else "?" for c in raw.decode("latin-1"))[:79]
-
-
-def _inflate(data: bytes, limit: int) -> bytes:
-    try:
-        return zlib.decompressobj().decompress(data, limit)
-    except zlib.error:
-        return b""
-
-
-@dataclass(frozen=True)
-class _Text:
-    keyword: str
-    text: bytes  # decoded payload (Latin-1 for tEXt/zTXt, UTF-8 for iTXt)
-    encoding: str
-
-
-def _parse_text(kind: bytes, data: bytes) -> _Text:
-    raw_keyword, _, rest = data.partition(b"\0")
-    keyword = _printable(raw_keyword)
-    # Only XMP is inflated whole (to classify it); other text is inflated just enough for a preview.
-    limit = _MAX_INFLATED if keyword == _XMP_KEYWORD else 4 * _PREVIEW
-    if kind == b"tEXt":
-        return _Text(keyword, rest, "latin-1")
-    if kind == b"zTXt":
-        return _Text(keyword, _inflate(rest[1:], limit), "latin-1")
-    compressed = rest[:1] == b"\x01"
-    _language, _, rest = rest[2:].partition(b"\0")
-    _translated, _, text = rest.partition(b"\0")
-    return _Text(keyword, _inflate(text, limit) if compressed else text, "utf-8")
-
-
-def _text_category(keyword: str) -> str:
-    lowered = keyword.lower()
-    if lowered.startswith("exif:gps"):
-        return "location"
-    if lowered.startswith(("raw profile type", "exif:")):
-        return "other"
-    return _KEYWORD_CATEGORIES.get(lowered, "text")
-
-
-def _readable(reader: Callable[[bytes], tuple[Finding, ...]], data: bytes) -> tuple[Finding, ...]:
-    """An embedded EXIF/XMP block's findings; a block too damaged to read is dropped whole anyway."""
-    try:
-        return reader(data)
-    except WatcherError:
-        return ()
-
-
-def _chunk_findings(kind: bytes, data: bytes) -> tuple[Finding, ...]:
-    """What one metadata chunk holds; values are for ``inspect`` only, the removal log takes names."""
-    name = f"PNG {kind.decode('latin-1')} ({len(data)} bytes)"
-    if kind in _TEXT_CHUNKS:
-        text = _parse_text(kind, data)
-        name = f"PNG {kind.decode('latin-1')} '{text.keyword}' ({len(data)} bytes)"
-        if text.keyword == _XMP_KEYWORD and (found := _readable(read_xmp, text.text)):
-            return found
-        value = text.text.decode(text.encoding, "replace")[:_PREVIEW]
-        return (Finding(_text_category(text.keyword), name, value, len(data)),)
-    if kind == b"eXIf" and (found := _readable(read_exif, data)):
-        return found
-    if kind in _COLOUR_CHUNKS:
-        return (Finding("color_profile", name, None, len(data)),)
-    if kind == b"tIME" and len(data) == 7:
-        year, month, day, hour, minute, second = struct.unpack(">HBBBBB", data)
-        when = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
-        return (Finding("time", name, when, len(data)),)
-    category = "provenance" if kind == b"caBX" else "other"
-    return (Finding(category, name, None, len(data)),)
-
-
 def _metadata_findings(reader: _Reader, chunk: _Chunk) -> tuple[Finding, ...]:
     if chunk.length > _MAX_BUFFERED:
         reader.skip(chunk)
         return (Finding("other", f"PNG {chunk.label()} ({chunk.length} bytes)", None, chunk.length),)
-    return _chunk_findings(chunk.kind, reader.body(chunk))
+    return chunk_findings(chunk.kind, reader.body(chunk))
 
 
 def _allowed(profile: Profile) -> frozenset[bytes]:
-    colour = _COLOUR_CHUNKS if profile.keeps("color_profile") else frozenset()
+    colour = COLOUR_CHUNKS if profile.keeps("color_profile") else frozenset()
     return _IMAGE_CHUNKS | colour
 
 
