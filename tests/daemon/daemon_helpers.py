@@ -95,17 +95,17 @@ class OffsetWallClock:
 
 
 @contextmanager
-def running(config: Config, **options: Any) -> Iterator[Daemon]:
-    """A daemon running in a thread; stopped and joined on exit."""
+def running(config: Config, *, timeout: float = 30.0, **options: Any) -> Iterator[Daemon]:
+    """A daemon running in a thread; stopped and joined on exit (``timeout`` for start and for stop)."""
     daemon = Daemon(config, **options)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(daemon.run()), name="test-daemon")
     thread.start()
     try:
-        assert daemon.ready.wait(30), "the daemon did not become ready"
+        assert daemon.ready.wait(timeout), "the daemon did not become ready"
         yield daemon
     finally:
         daemon.request_stop()
-        thread.join(30)
+        thread.join(timeout)
         assert not thread.is_alive(), "the daemon did not stop"
-    assert result == [0]
+    assert result == [0], "the daemon stopped with an error"

@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import watcher.pipeline  # noqa: F401  (imported first: the pipeline and the log import each other)
+from tests.daemon.daemon_helpers import running as daemon_running
 from watcher.daemon import Daemon
 from watcher.pipeline import process_file
 from watcher.rules.config import load_config
@@ -22,18 +22,8 @@ from watcher.rules.config import load_config
 def running(config_path: Path, **options: Any) -> Iterator[Daemon]:
     """A daemon (sanitizing in its own threads) running until the block ends; stopped and joined."""
     options.setdefault("processor", process_file)
-    daemon = Daemon(load_config(config_path), **options)
-    result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(daemon.run()), name="reliability-daemon")
-    thread.start()
-    try:
-        assert daemon.ready.wait(60), "the daemon did not become ready"
+    with daemon_running(load_config(config_path), timeout=60.0, **options) as daemon:
         yield daemon
-    finally:
-        daemon.request_stop()
-        thread.join(60)
-        assert not thread.is_alive(), "the daemon did not stop"
-    assert result == [0], "the daemon stopped with an error"
 
 
 def settle(daemon: Daemon, timeout: float = 60.0) -> None:
