@@ -87,6 +87,12 @@ class RemovalLog:
     def remove(self, category: str, name: str) -> None:
         self._removed.setdefault(category, []).append(name)
 
+    def remove_all(self, removed: Mapping[str, tuple[str, ...]]) -> None:
+        """Record every item a nested filter (EXIF, XMP) removed, by category."""
+        for category, names in removed.items():
+            for name in names:
+                self.remove(category, name)
+
     def keep(self, name: str) -> None:
         self._kept.append(name)
 

@@ -181,9 +181,7 @@ def _exif_segments(header: _Header, profile: Profile, log: RemovalLog) -> list[b
         log.remove("other", f"APP1 EXIF ({len(header.exif):,} bytes, unreadable)")
         header.notes.append(f"EXIF could not be read ({error}); removed whole")
         return []
-    for category, names in filtered.removed.items():
-        for name in names:
-            log.remove(category, name)
+    log.remove_all(filtered.removed)
     for name in filtered.kept:
         log.keep(name)
     return [encode(0xE1, EXIF_PREFIX + filtered.data)] if filtered.data else []
@@ -212,9 +210,7 @@ def _xmp_segments(packet: bytes, profile: Profile, log: RemovalLog) -> list[byte
         log.remove("other", label + ", unreadable")
         return []
     log.remove("other", label)
-    for category, names in filtered.removed.items():
-        for name in names:
-            log.remove(category, name)
+    log.remove_all(filtered.removed)
     for name in filtered.kept:
         log.keep(name)
     return [encode(0xE1, XMP_PREFIX + filtered.data)] if filtered.data else []

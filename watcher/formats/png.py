@@ -193,9 +193,7 @@ def _keep_exif(data: bytes, profile: Profile, output: BinaryIO, log: RemovalLog,
     except CorruptMedia:
         log.remove("other", f"PNG eXIf unreadable ({len(data)} bytes)")
         return written
-    for category, names in filtered.removed.items():
-        for name in names:
-            log.remove(category, name)
+    log.remove_all(filtered.removed)
     if filtered.data is None or written:
         if written:
             log.remove("other", f"PNG eXIf duplicate ({len(data)} bytes)")

@@ -196,9 +196,7 @@ def _plan_exif(source: BinaryIO, chunk: _Chunk, profile: Profile, log: RemovalLo
         # Too damaged to read: dropping it whole is the safe side.
         log.remove("other", f"WebP EXIF chunk unreadable ({chunk.size} bytes)")
         return []
-    for category, names in filtered.removed.items():
-        for name in names:
-            log.remove(category, name)
+    log.remove_all(filtered.removed)
     if filtered.data is None:
         return []
     for name in filtered.kept:
