@@ -11,7 +11,6 @@ import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding
@@ -237,20 +236,31 @@ def _simple(element: ElementTree.Element) -> Value | None:
     return container, tuple(items)
 
 
+def _escape(text: str) -> str:
+    """XML character data (what ``xml.sax.saxutils.escape`` does; that module pulls in urllib and http)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _quoteattr(text: str) -> str:
+    """A double-quoted XML attribute value; whitespace controls escaped so a parser keeps them."""
+    value = _escape(text).replace('"', "&quot;")
+    return '"' + value.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'
+
+
 def _serialize(kept: list[tuple[Property, Value]]) -> bytes:
     prefixes: dict[str, str] = {}
     for item, _value in kept:
         prefixes.setdefault(item.uri, item.prefix if _NAME.match(item.prefix) else f"ns{len(prefixes)}")
-    declarations = "".join(f" xmlns:{prefix}={quoteattr(uri)}" for uri, prefix in prefixes.items())
+    declarations = "".join(f" xmlns:{prefix}={_quoteattr(uri)}" for uri, prefix in prefixes.items())
     body = []
     for item, value in kept:
         tag = f"{prefixes[item.uri]}:{item.name}"
         if isinstance(value, str):
-            body.append(f"<{tag}>{escape(value)}</{tag}>")
+            body.append(f"<{tag}>{_escape(value)}</{tag}>")
         else:
             container, entries = value
             lis = "".join(
-                f"<rdf:li{'' if lang is None else ' xml:lang=' + quoteattr(lang)}>{escape(text)}</rdf:li>"
+                f"<rdf:li{'' if lang is None else ' xml:lang=' + _quoteattr(lang)}>{_escape(text)}</rdf:li>"
                 for lang, text in entries
             )
             body.append(f"<{tag}><rdf:{container}>{lis}</rdf:{container}></{tag}>")

@@ -1,25 +1,5 @@
-"""Rule profiles and the config file: YAML -> frozen dataclasses, validated with FILE:LINE:COL messages."""
+"""Rule profiles and the config file: YAML -> frozen dataclasses, validated with FILE:LINE:COL messages.
 
-from watcher.rules.config import (
-    Config,
-    WatchConfig,
-    default_config,
-    find_config,
-    load_config,
-    parse_duration,
-    profile_fingerprint,
-)
-from watcher.rules.profile import BUILTIN_PROFILES, STRICT, Profile
-
-__all__ = [
-    "BUILTIN_PROFILES",
-    "STRICT",
-    "Config",
-    "Profile",
-    "WatchConfig",
-    "default_config",
-    "find_config",
-    "load_config",
-    "parse_duration",
-    "profile_fingerprint",
-]
+Import what you need from the modules (`watcher.rules.profile`, `watcher.rules.config`): importing the package
+alone loads nothing, so a one-shot run on a built-in profile never pays for the YAML parser.
+"""
