@@ -18,7 +18,7 @@ from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed, Watche
 from watcher.formats.base import Handler, Sanitized
 from watcher.formats.registry import HANDLERS, SNIFF_BYTES, handler_for
 from watcher.pipeline.verify import verify_output
-from watcher.rules.profile import CATEGORIES, STRICT
+from watcher.rules.profile import BUILTIN_PROFILES, CATEGORIES, STRICT
 
 # ExifTool's format names per handler, to pick real samples from the manifest.
 SAMPLE_FORMATS = {
@@ -107,6 +107,20 @@ def test_cleans_to_nothing_strict_forbids_and_verifies(handler: Handler) -> None
         assert result.removed, f"{path.name}: nothing reported removed"
         names = [n for names in result.removed.values() for n in names]
         assert all(isinstance(n, str) and "\n" not in n for n in names)
+
+
+@pytest.mark.parametrize("profile_name", ["strict", "family"])
+def test_an_inventory_verify_returns_is_what_inspect_lists(handler: Handler, profile_name: str) -> None:
+    # The generic check reuses it instead of reading the output again: it must not differ in any item.
+    profile = BUILTIN_PROFILES[profile_name]
+    for path in samples(handler):
+        data = path.read_bytes()
+        out = io.BytesIO()
+        result = handler.sanitize(io.BytesIO(data), out, profile)
+        read = handler.verify(io.BytesIO(out.getvalue()), io.BytesIO(data), profile, result)
+        if read is not None:
+            assert read == handler.inspect(io.BytesIO(out.getvalue())), path.name
+            verify_output(io.BytesIO(out.getvalue()), profile, result, read)
 
 
 def test_verify_rejects_an_output_with_metadata_appended(handler: Handler) -> None:

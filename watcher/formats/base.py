@@ -70,10 +70,15 @@ class Handler(Protocol):
         """
         ...
 
-    def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
+    def verify(
+        self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized
+    ) -> Inventory | None:
         """Re-read ``output`` with the project's own reader and raise VerifyFailed if it carries anything
         outside ``profile``'s keep-list, does not parse as a complete file, or (lossless paths) its image
-        data differs from ``source``'s."""
+        data differs from ``source``'s.
+
+        A handler whose check reads the whole output may return what ``inspect`` would list for it, so
+        the generic check after it need not read the file a second time."""
         ...
 
 

@@ -10,7 +10,6 @@ structured ones (face regions, contact details, location structures) and extende
 
 from __future__ import annotations
 
-import hashlib
 from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, VerifyFailed
@@ -25,7 +24,16 @@ from watcher.formats.jpeg_header import (
 )
 from watcher.formats.jpeg_orient import reorient
 from watcher.formats.jpeg_rebuild import rebuild, trailer_finding
-from watcher.formats.jpeg_segments import CODING_MARKERS, EOI, SOF_MARKERS, SOI, SOS, Segment, SegmentReader
+from watcher.formats.jpeg_segments import (
+    CODING_MARKERS,
+    EOI,
+    SOF_MARKERS,
+    SOI,
+    SOS,
+    ScanChecksum,
+    Segment,
+    SegmentReader,
+)
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
 
@@ -74,10 +82,10 @@ class JpegHandler:
             self.name, self.extension, lossless, log.removed(), log.kept(), tuple(notes), image_digest=digest
         )
 
-    def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
+    def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> Inventory:
         output.seek(0)
         try:
-            output_digest = _check_output(output, profile)
+            output_digest, inventory = _check_output(output, profile)
         except CorruptMedia as error:
             raise VerifyFailed(f"the output does not re-read as a complete JPEG: {error}") from None
         if result.image_digest is not None:
@@ -89,11 +97,13 @@ class JpegHandler:
             expected = output_digest if rotated or not result.lossless else source_digest
         if expected != output_digest:
             raise VerifyFailed("the output's compressed image data differs from the source's")
+        return inventory
 
 
 def image_digest(stream: BinaryIO) -> tuple[str, int | None]:
-    """SHA-256 of the image-coding segments and entropy data, and the EXIF Orientation before the scan."""
-    digest = hashlib.sha256()
+    """The ScanChecksum of the image-coding segments and entropy data, and the EXIF Orientation before
+    the scan."""
+    digest = ScanChecksum()
     orientation: int | None = None
     seen_exif = scanning = False
     for item in SegmentReader(stream).segments():
@@ -111,46 +121,56 @@ def image_digest(stream: BinaryIO) -> tuple[str, int | None]:
     return digest.hexdigest(), orientation
 
 
-def _check_output(output: BinaryIO, profile: Profile) -> str:
-    """Re-read our own output; raise VerifyFailed for any segment outside the keep-list."""
+def _check_output(output: BinaryIO, profile: Profile) -> tuple[str, Inventory]:
+    """Re-read our own output; raise VerifyFailed for any segment outside the keep-list. Returns the
+    picture's checksum and what ``inspect`` would list, gathered in the same pass."""
     reader = SegmentReader(output)
-    digest = hashlib.sha256()
+    digest = ScanChecksum()
     seen: set[str] = set()  # EXIF and XMP: one of each at most
+    findings: list[Finding] = []
+    icc = IccChunks()
+    size: tuple[int, int] | None = None
     for item in reader.segments():
         if isinstance(item, bytes):
             digest.update(item)
         elif item.marker in CODING_MARKERS:
             digest.update(item.encoded())
+            if item.marker in SOF_MARKERS and size is None and len(item.payload) >= 5:
+                size = (int.from_bytes(item.payload[3:5], "big"), int.from_bytes(item.payload[1:3], "big"))
         elif item.marker not in (SOI, EOI):
-            kind = _check_segment(item, profile)
+            kind, items = _check_segment(item, profile)
             if kind in seen:
                 raise VerifyFailed(f"the output carries more than one {kind} segment")
-            if kind:
+            if kind in ("exif", "xmp"):
                 seen.add(kind)
+            elif kind == "icc":
+                icc.add(item.payload)
+            findings += items
     if any(reader.rest()):
         raise VerifyFailed("the output has bytes after its EOI marker")
-    return digest.hexdigest()
+    if icc.chunks:
+        findings.append(Finding("color_profile", "ICC profile", size=icc.total))
+    width, height = size if size else (None, None)
+    return digest.hexdigest(), Inventory(HANDLER.name, tuple(findings), width, height)
 
 
-def _check_segment(segment: Segment, profile: Profile) -> str:
-    """The kind of an allowed segment that may appear once ("exif", "xmp"), "" for the others."""
+def _check_segment(segment: Segment, profile: Profile) -> tuple[str, tuple[Finding, ...]]:
+    """An allowed segment's kind and the items in it (as ``segment_findings`` lists them)."""
     kind = segment_kind(segment) if segment.marker >= 0xE0 else "other"
     if kind == "jfif" and len(segment.payload) == 14 and segment.payload[12:] == b"\0\0":
-        return ""
+        return kind, ()
     if kind == "adobe" and len(segment.payload) <= 12:
-        return ""
+        return kind, ()
     if kind == "icc" and profile.color_profile == "keep":
-        return ""
+        return kind, ()
     if kind == "exif":
-        _check_exif(segment.payload[len(EXIF_PREFIX) :], profile)
-        return kind
+        return kind, _check_exif(segment.payload[len(EXIF_PREFIX) :], profile)
     if kind == "xmp":
-        _check_xmp(segment.payload[len(XMP_PREFIX) :], profile)
-        return kind
+        return kind, _check_xmp(segment.payload[len(XMP_PREFIX) :], profile)
     raise VerifyFailed(f"the output still carries a {segment.name} segment ({kind})")
 
 
-def _check_exif(tiff: bytes, profile: Profile) -> None:
+def _check_exif(tiff: bytes, profile: Profile) -> tuple[Finding, ...]:
     try:
         findings = read_exif(tiff)
     except CorruptMedia as error:
@@ -163,9 +183,10 @@ def _check_exif(tiff: bytes, profile: Profile) -> None:
             raise VerifyFailed(f"the output's EXIF {finding.name} keeps more than the date")
         if finding.name == "EXIF:Orientation" and finding.value == "1":
             raise VerifyFailed("the output's EXIF holds a redundant Orientation 1")
+    return findings
 
 
-def _check_xmp(packet: bytes, profile: Profile) -> None:
+def _check_xmp(packet: bytes, profile: Profile) -> tuple[Finding, ...]:
     try:
         findings = read_xmp(packet)
     except CorruptMedia as error:
@@ -176,6 +197,7 @@ def _check_xmp(packet: bytes, profile: Profile) -> None:
             raise VerifyFailed(f"the output's XMP still holds {finding.name} ({finding.category})")
         if finding.category == "time" and profile.time == "date" and len(finding.value or "") != 10:
             raise VerifyFailed(f"the output's XMP {finding.name} keeps more than the date")
+    return findings
 
 
 def _is_day(value: str | None) -> bool:

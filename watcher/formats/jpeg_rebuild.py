@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -23,7 +22,16 @@ from watcher.formats.jpeg_header import (
     segment_kind,
     segment_label,
 )
-from watcher.formats.jpeg_segments import CODING_MARKERS, EOI, SOF_MARKERS, SOI, SOS, Segment, SegmentReader
+from watcher.formats.jpeg_segments import (
+    CODING_MARKERS,
+    EOI,
+    SOF_MARKERS,
+    SOI,
+    SOS,
+    ScanChecksum,
+    Segment,
+    SegmentReader,
+)
 from watcher.formats.xmp import filter_xmp, read_xmp
 from watcher.rules.profile import Profile
 
@@ -33,7 +41,7 @@ MAX_PENDING_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Rebuilt:
-    digest: str  # SHA-256 of the image-coding segments and entropy data
+    digest: str  # ScanChecksum of the image-coding segments and entropy data
     width: int | None
     height: int | None
     orientation: int | None  # the source's EXIF Orientation (1..8) when readable
@@ -60,7 +68,7 @@ class _Header:
 def rebuild(source: BinaryIO, output: BinaryIO, profile: Profile, log: RemovalLog) -> Rebuilt:
     """Copy ``source`` to ``output`` keeping only decoding segments and what ``profile`` keeps."""
     reader = SegmentReader(source)
-    digest = hashlib.sha256()
+    digest = ScanChecksum()
     header = _Header()
     pending: list[bytes] = []
     held = 0

@@ -8,7 +8,7 @@ import io
 from typing import BinaryIO
 
 from watcher.errors import VerifyFailed
-from watcher.formats.base import Handler, Sanitized
+from watcher.formats.base import Handler, Inventory, Sanitized
 from watcher.pipeline.detect import detect
 from watcher.pipeline.publish import TempOutput
 from watcher.pipeline.verify import verify_output
@@ -49,6 +49,7 @@ def _anonymized(handler: Handler, src: BinaryIO, output: BinaryIO, profile: Prof
 
 
 def sanitize_and_verify(handler: Handler, src: BinaryIO, out: TempOutput, profile: Profile) -> Sanitized:
+    inventory: Inventory | None = None
     still = handler.name != "video"
     if still and profile.faces != "off":
         result = _anonymized(handler, src, out.file, profile)
@@ -62,8 +63,8 @@ def sanitize_and_verify(handler: Handler, src: BinaryIO, out: TempOutput, profil
         out.file.flush()
         src.seek(0)
         out.file.seek(0)
-        handler.verify(out.file, src, profile, result)
+        inventory = handler.verify(out.file, src, profile, result)
     out.file.flush()
     out.file.seek(0)
-    verify_output(out.file, profile, result)
+    verify_output(out.file, profile, result, inventory)
     return result

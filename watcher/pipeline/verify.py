@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from watcher.errors import VerifyFailed
-from watcher.formats.base import Finding, Sanitized
+from watcher.formats.base import Finding, Inventory, Sanitized
 from watcher.formats.exif_gps import COARSE_TAGS
 from watcher.formats.registry import SNIFF_BYTES, handler_for
 from watcher.privacy.coarsen import is_cell_centre
@@ -20,13 +20,18 @@ from watcher.rules.profile import Coarsen, Profile
 COARSE_NAMES = frozenset(f"EXIF:{name}" for name in COARSE_TAGS.values())
 
 
-def verify_output(output: BinaryIO, profile: Profile, result: Sanitized) -> None:
+def verify_output(
+    output: BinaryIO, profile: Profile, result: Sanitized, read: Inventory | None = None
+) -> None:
+    """``read``: the output's inventory as its handler's verify() gathered it; used only when detection
+    by content picks that same handler, else the output is inspected afresh."""
     output.seek(0)
     handler = handler_for(output.read(SNIFF_BYTES))
     output.seek(0)
     if handler is None:
         raise VerifyFailed(f"the output is not a recognizable {result.format} file")
-    inventory = handler.inspect(output)
+    reusable = read is not None and read.format == handler.name
+    inventory = read if read is not None and reusable else handler.inspect(output)
     output.seek(0)
     kept = profile.kept_categories()
     stray = sorted({f"{f.category}: {f.name}" for f in inventory.findings if f.category not in kept})
