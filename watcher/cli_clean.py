@@ -16,7 +16,7 @@ from watcher.log import RemovalLogWriter
 from watcher.pipeline.batch import collect, default_jobs, run_all, sync_outputs
 from watcher.pipeline.record import FileRecord
 from watcher.privacy.zones import Zone
-from watcher.rules.profile import Profile
+from watcher.rules.profile import BUILTIN_PROFILES, Profile
 
 CLEAN_EPILOG = """\
 examples:
@@ -45,13 +45,17 @@ def load_profile(args: argparse.Namespace) -> Profile:
 
 def load_profile_and_zones(args: argparse.Namespace) -> tuple[Profile, Mapping[str, Zone]]:
     """The chosen profile and the configuration's private zones (for `private_zones` rules)."""
-    from watcher.rules.config import default_config, load_config
+    profiles: Mapping[str, Profile] = BUILTIN_PROFILES
+    zones: Mapping[str, Zone] = {}
+    if args.config:  # the YAML machinery is loaded only for a config file
+        from watcher.rules.config import load_config
 
-    config = load_config(args.config) if args.config else default_config()
+        config = load_config(args.config)
+        profiles, zones = config.profiles, config.zones
     try:
-        return config.profiles[args.profile], config.zones
+        return profiles[args.profile], zones
     except KeyError:
-        known = ", ".join(sorted(config.profiles))
+        known = ", ".join(sorted(profiles))
         raise ConfigError(f"unknown profile {args.profile!r} (known: {known})") from None
 
 

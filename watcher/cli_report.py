@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watcher.errors import ConfigError
 from watcher.privacy.zones import Zone
-from watcher.report.html import write_report
-from watcher.report.scan import scan
-from watcher.report.summary import WEEKDAYS, Report, summarize
+
+if TYPE_CHECKING:  # the report machinery loads when the command runs, not with every other command
+    from watcher.report.summary import Report
 
 EPILOG = """examples:
   sharesafe report ~/Sync/Camera
@@ -57,6 +58,8 @@ def _top(mapping: Mapping[str, int], limit: int = 5) -> str:
 
 
 def summary_lines(report: Report) -> list[str]:
+    from watcher.report.summary import WEEKDAYS
+
     span = f"{report.first:%Y-%m-%d} to {report.last:%Y-%m-%d}" if report.first and report.last else "unknown"
     busiest_hour = max(range(24), key=lambda hour: report.hours[hour]) if any(report.hours) else None
     busiest_day = (
@@ -83,6 +86,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
         raise ConfigError(f"no such file or folder: {', '.join(missing)}")
+    from watcher.report.html import write_report
+    from watcher.report.scan import scan
+    from watcher.report.summary import summarize
+
     report = summarize(scan(args.paths), _zones(args.config))
     for line in summary_lines(report):
         print(line)

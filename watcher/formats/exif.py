@@ -10,6 +10,7 @@ import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from watcher.errors import CorruptMedia, TooLarge
 from watcher.formats.base import Finding
@@ -41,13 +42,12 @@ class FilteredExif:
     orientation: int | None = None  # the source's IFD0 Orientation, read in the same parse
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple, not a dataclass: a phone photo has a few hundred of them
     ifd: str
     tag: int
     name: str
     type: int
-    count: int
+    values: int  # the value count (a tuple already has a count() method)
     raw: bytes | None  # the value bytes; None when the value lies outside the block or the type is unknown
 
     @property
@@ -114,23 +114,26 @@ def _read_ifd(tiff: bytes, order: str, offset: int, ifd: str, visited: set[int])
     # A table cut short by the end of the block (seen in real files) keeps only its complete entries.
     count = min(count, (len(tiff) - offset - 2) // 12)
     end = offset + 2 + 12 * count
-    entries = [_read_entry(tiff, order, position, ifd) for position in range(offset + 2, end, 12)]
+    entries = [
+        _entry(tiff, order, ifd, tag, kind, count, inline)
+        for tag, kind, count, inline in struct.iter_unpack(order + "HHI4s", tiff[offset + 2 : end])
+    ]
     next_offset = 0
     if end + 4 <= len(tiff):
         (next_offset,) = struct.unpack(order + "I", tiff[end : end + 4])
     return entries, next_offset
 
 
-def _read_entry(tiff: bytes, order: str, position: int, ifd: str) -> Entry:
-    tag, kind, count = struct.unpack(order + "HHI", tiff[position : position + 8])
+def _entry(tiff: bytes, order: str, ifd: str, tag: int, kind: int, count: int, inline: bytes) -> Entry:
+    """One IFD entry; ``inline`` is its last four bytes (the value itself, or the value's offset)."""
     name = tag_name(ifd, tag)
     size = TYPE_SIZES.get(kind)
     if size is None or count > len(tiff):
         return Entry(ifd, tag, name, kind, count, None)
     total = size * count
     if total <= 4:
-        return Entry(ifd, tag, name, kind, count, tiff[position + 8 : position + 8 + total])
-    (value_offset,) = struct.unpack(order + "I", tiff[position + 8 : position + 12])
+        return Entry(ifd, tag, name, kind, count, inline[:total])
+    (value_offset,) = struct.unpack(order + "I", inline)
     if value_offset + total > len(tiff):
         return Entry(ifd, tag, name, kind, count, None)
     return Entry(ifd, tag, name, kind, count, tiff[value_offset : value_offset + total])
@@ -164,11 +167,13 @@ def _printable(order: str, entry: Entry) -> str | None:
         return "".join(ch if ch.isprintable() else "?" for ch in text)[:120]
     if entry.type in (3, 4, 8, 9):
         code = {3: "H", 4: "I", 8: "h", 9: "i"}[entry.type]
-        values = struct.unpack(f"{order}{min(entry.count, 8)}{code}", entry.raw[: 8 * TYPE_SIZES[entry.type]])
+        values = struct.unpack(
+            f"{order}{min(entry.values, 8)}{code}", entry.raw[: 8 * TYPE_SIZES[entry.type]]
+        )
         return " ".join(str(value) for value in values)
     if entry.type in (5, 10):
         code = "I" if entry.type == 5 else "i"
-        pairs = struct.unpack(f"{order}{2 * min(entry.count, 4)}{code}", entry.raw[:32])
+        pairs = struct.unpack(f"{order}{2 * min(entry.values, 4)}{code}", entry.raw[:32])
         return " ".join(f"{pairs[i]}/{pairs[i + 1]}" for i in range(0, len(pairs), 2))
     return None
 
@@ -187,7 +192,7 @@ def _orientation_of(parsed: ParsedExif) -> int | None:
 
 def _orientation_value(order: str, entry: Entry) -> int | None:
     # SHORT per the standard; a few writers use LONG, which readers accept too.
-    if entry.type not in (3, 4) or entry.raw is None or entry.count < 1:
+    if entry.type not in (3, 4) or entry.raw is None or entry.values < 1:
         return None
     (value,) = struct.unpack(order + ("H" if entry.type == 3 else "I"), entry.raw[: TYPE_SIZES[entry.type]])
     return int(value) if 1 <= value <= 8 else None
@@ -247,7 +252,7 @@ def _kept_value(order: str, entry: Entry, category: str, profile: Profile) -> tu
         if entry.name not in DATE_TAGS or entry.type != 2 or not _DAY.match(entry.raw[:10]):
             return None
         return (2, 20, entry.raw[:10] + b" 00:00:00\0")
-    return (entry.type, entry.count, entry.raw)
+    return (entry.type, entry.values, entry.raw)
 
 
 def _write(order: str, groups: dict[str, dict[int, tuple[int, int, bytes]]]) -> bytes:

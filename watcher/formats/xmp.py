@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding
@@ -94,8 +95,7 @@ def classify_property(prefix: str, name: str) -> str:
     return "other"
 
 
-@dataclass(frozen=True)
-class Property:
+class Property(NamedTuple):
     """One top-level XMP property: an attribute of rdf:Description or one of its child elements."""
 
     uri: str
@@ -119,14 +119,21 @@ def parse_xmp(packet: bytes) -> tuple[Property, ...]:
     if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise CorruptMedia("XMP packet declares a DOCTYPE or entities; refusing to expand it")
     prefixes = dict(PREFIXES)
+    root: ElementTree.Element | None = None
     try:
-        for _event, (prefix, uri) in ElementTree.iterparse(  # noqa: S314 - DOCTYPE/ENTITY refused above
-            io.BytesIO(packet), events=("start-ns",)
+        # One pass: the writer's own prefixes (start-ns) and the tree (the first start is its root).
+        for event, item in ElementTree.iterparse(  # noqa: S314 - DOCTYPE/ENTITY refused above
+            io.BytesIO(packet), events=("start-ns", "start")
         ):
-            prefixes.setdefault(uri, prefix)
-        root = ElementTree.fromstring(packet)  # noqa: S314 - DOCTYPE/ENTITY refused above
+            if event == "start-ns":
+                prefix, uri = item
+                prefixes.setdefault(uri, prefix)
+            elif root is None:
+                root = item
     except ElementTree.ParseError as error:
         raise CorruptMedia(f"XMP packet is not well-formed XML ({error})") from None
+    if root is None:
+        raise CorruptMedia("XMP packet holds no XML element")
     return tuple(_properties(root, prefixes))
 
 
