@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from watcher.errors import CorruptMedia
 
@@ -34,8 +33,7 @@ CODING_MARKERS = SOF_MARKERS | {0xC4, 0xCC, 0xDB, 0xDD, 0xDA, 0xDC, 0xDE, 0xDF}
 _SCAN_END = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):  # a tuple, not a dataclass: made for every segment of every file read
     marker: int
     payload: bytes  # without the marker and the length field
     offset: int  # where the marker starts in the file
@@ -143,11 +141,17 @@ class SegmentReader:
             if marker in STANDALONE:
                 yield Segment(marker, b"", offset)
                 continue
-            name = marker_name(marker)
-            length = int.from_bytes(self._take(2, f"the {name} length field"), "big")
+            # Messages are built only on failure: this loop runs for every segment of every file.
+            if not self._ensure(2):
+                raise CorruptMedia(f"file ends inside the {marker_name(marker)} length field (truncated)")
+            length = int.from_bytes(self._take(2, "a length field"), "big")
             if length < 2:
+                name = marker_name(marker)
                 raise CorruptMedia(f"{name} segment at byte {offset} has an invalid length {length}")
-            yield Segment(marker, self._take(length - 2, f"the {name} segment at byte {offset}"), offset)
+            if not self._ensure(length - 2):
+                name = marker_name(marker)
+                raise CorruptMedia(f"file ends inside the {name} segment at byte {offset} (truncated)")
+            yield Segment(marker, self._take(length - 2, "a segment"), offset)
             if marker == SOS:
                 yield from self._entropy()
         raise CorruptMedia(f"more than {MAX_SEGMENTS} segments; refusing a file built to exhaust the reader")
