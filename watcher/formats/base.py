@@ -95,8 +95,7 @@ class RemovalLog:
     def remove_all(self, removed: Mapping[str, tuple[str, ...]]) -> None:
         """Record every item a nested filter (EXIF, XMP) removed, by category."""
         for category, names in removed.items():
-            for name in names:
-                self.remove(category, name)
+            self._removed.setdefault(category, []).extend(names)
 
     def keep(self, name: str) -> None:
         self._kept.append(name)

@@ -204,9 +204,10 @@ def filter_exif(tiff: bytes, profile: Profile) -> FilteredExif:
     removed: dict[str, list[str]] = {}
     kept: list[str] = []
     groups: dict[str, dict[int, tuple[int, int, bytes]]] = {ifd: {} for ifd in WRITABLE_IFDS}
+    kept_categories = profile.kept_categories()
     for entry in parsed.entries:
         category = classify(entry.ifd, entry.name)
-        value = _kept_value(parsed.order, entry, category, profile)
+        value = _kept_value(parsed.order, entry, category, profile) if category in kept_categories else None
         if value is None or entry.tag in groups[entry.ifd]:
             removed.setdefault(category, []).append(entry.label)
             continue
