@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from PIL import Image
 
 import watcher.pipeline  # noqa: F401  (imported first: the pipeline and the log import each other)
 from watcher.daemon import Daemon
+from watcher.pipeline import FileRecord, process_file
 from watcher.pipeline.publish import is_temp_name
+from watcher.privacy.zones import Zone
 from watcher.rules.config import Config
+from watcher.rules.profile import Profile
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,3 +113,22 @@ def running(config: Config, *, timeout: float = 30.0, **options: Any) -> Iterato
         thread.join(timeout)
         assert not thread.is_alive(), "the daemon did not stop"
     assert result == [0], "the daemon stopped with an error"
+
+
+def crash_on_poison(
+    source: Path,
+    relative: PurePath,
+    destination: Path,
+    profile: Profile,
+    *,
+    name: str | None = None,
+    zones: Mapping[str, Zone] | None = None,
+    sync_folder: bool = True,
+) -> FileRecord:
+    """``process_file``, except that a file named ``poison*`` kills the worker process running it, as a
+    crash in a codec would (module level, so a worker process can be handed it by reference)."""
+    if source.name.startswith("poison"):
+        os._exit(70)
+    return process_file(
+        source, relative, destination, profile, name=name, zones=zones, sync_folder=sync_folder
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from watcher.daemon import ledger as ledger_module
-from watcher.daemon.ledger import Ledger, retry_delay
+from watcher.daemon.ledger import Finished, Ledger, retry_delay
 from watcher.daemon.mounts import filesystem_type, is_network_filesystem
 from watcher.daemon.settle import Snapshot
 from watcher.errors import ConfigError
@@ -130,3 +130,41 @@ def test_a_failure_of_an_outdated_version_does_not_delay_the_new_one(ledger: Led
     row = ledger.get("w", "a.jpg")
     assert row is not None
     assert (row.status, row.attempts, row.next_attempt, row.snapshot) == ("pending", 0, 4, B)
+
+
+def test_a_batch_of_outcomes_is_stored_together_each_by_its_own_rules(ledger: Ledger) -> None:
+    for relative in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+        ledger.mark_pending("w", relative, A, now=1)
+    jobs = {job.relative: job for job in ledger.due(now=2, limit=10, watches=["w"])}
+    assert not any(job.retry for job in jobs.values())
+    ledger.mark_pending("w", "d.jpg", B, now=3)  # a newer version settled while the batch ran
+    ledger.record_outcomes(
+        [
+            Finished(jobs["a.jpg"], "published", sha256="aa", output="/d/a.jpg", profile_hash="p"),
+            Finished(jobs["b.jpg"], "failed", error="the destination is full"),
+            Finished(jobs["c.jpg"], "refused", error="not a photo"),
+            Finished(jobs["d.jpg"], "published", output="/d/d.jpg"),
+        ],
+        now=4,
+    )
+    rows = ledger.rows_for("w", ["a.jpg", "b.jpg", "c.jpg", "d.jpg"])
+    assert {relative: (row.status, row.attempts) for relative, row in rows.items()} == {
+        "a.jpg": ("published", 0),
+        "b.jpg": ("failed", 1),
+        "c.jpg": ("refused", 0),
+        "d.jpg": ("pending", 0),
+    }
+    assert (rows["a.jpg"].sha256, rows["a.jpg"].output, rows["b.jpg"].next_attempt) == ("aa", "/d/a.jpg", 14)
+    [newer, retry] = ledger.due(now=20, limit=10, watches=["w"])  # pending first, then failed
+    assert (newer.relative, newer.retry) == ("d.jpg", False)
+    assert (retry.relative, retry.retry) == ("b.jpg", True)  # a failed file is handed out as a retry
+
+
+def test_names_kept_for_a_batch_come_back_with_the_jobs(ledger: Ledger) -> None:
+    ledger.mark_pending("w", "a.jpg", A, now=1)
+    ledger.mark_pending("w", "b.jpg", A, now=1)
+    ledger.keep_names("w", [("a.jpg", "k3x9"), ("b.jpg", "p2q7")])
+    assert {job.relative: job.name for job in ledger.due(now=2, limit=10, watches=["w"])} == {
+        "a.jpg": "k3x9",
+        "b.jpg": "p2q7",
+    }

@@ -11,16 +11,17 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 from watcher.daemon.holds import Holds, add_held_column
 from watcher.daemon.mounts import filesystem_type, is_network_filesystem
-from watcher.daemon.rows import Job, LedgerStatus, Row, Waiting, retry_delay, row_from
+from watcher.daemon.outcomes import Outcomes
+from watcher.daemon.rows import Finished, Job, LedgerStatus, Row, Waiting, retry_delay, row_from
 from watcher.daemon.settle import Snapshot
 from watcher.errors import ConfigError
 
-__all__ = ["LEDGER_NAME", "Job", "Ledger", "LedgerStatus", "Row", "retry_delay"]
+__all__ = ["LEDGER_NAME", "Finished", "Job", "Ledger", "LedgerStatus", "Row", "retry_delay"]
 
 LEDGER_NAME = "ledger.sqlite3"
 SCHEMA = """
@@ -54,7 +55,7 @@ _ROW_COLUMNS = ", ".join(
 _STATUS_OR_HELD = "CASE WHEN status='pending' AND held_until > 0 THEN 'held' ELSE status END"
 
 
-class Ledger(Holds):
+class Ledger(Holds, Outcomes):
     """Thread-safe access to the ledger database (one connection, one lock: writes are small and quick)."""
 
     def __init__(self, path: Path, *, retry_base_seconds: float = 60.0) -> None:
@@ -204,15 +205,22 @@ class Ledger(Holds):
         with self._lock:
             found = self._db.execute(query, (status, *names, float("inf") if now is None else now, limit))
             rows = found.fetchall()
+        retry = status == "failed"
         return [
-            Waiting(Job(w, r, Snapshot(s, m, i), o, n, float(a)), float(d))
+            Waiting(Job(w, r, Snapshot(s, m, i), o, n, float(a), retry), float(d))
             for w, r, s, m, i, o, n, a, d in rows
         ]
 
-    def keep_name(self, watch: str, relative: str, name: str) -> None:
-        """Remember the output stem of a file before it is published, so a retry reuses it."""
-        with self._lock:
-            self._db.execute("UPDATE files SET name=? WHERE watch=? AND relative=?", (name, watch, relative))
+    def keep_names(self, watch: str, names: Sequence[tuple[str, str]]) -> None:
+        """Remember the output stems of files before they are published, so a retry reuses them: (relative,
+        stem) pairs of a batch, in one transaction."""
+        if not names:
+            return
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "UPDATE files SET name=? WHERE watch=? AND relative=?",
+                [(name, watch, relative) for relative, name in names],
+            )
 
     def relatives_under(self, watch: str, folder: str) -> list[str]:
         """Rows of ``watch`` inside the folder ``folder`` (relative, no trailing slash)."""
@@ -224,65 +232,6 @@ class Ledger(Holds):
                 (watch, prefix, prefix[:-1] + "0"),
             ).fetchall()
         return [str(relative) for (relative,) in found]
-
-    def record_outcome(
-        self,
-        job: Job,
-        status: LedgerStatus,
-        *,
-        now: float,
-        sha256: str | None = None,
-        output: str | None = None,
-        error: str | None = None,
-        profile_hash: str | None = None,
-        name: str | None = None,
-    ) -> None:
-        """Store a worker's outcome for ``job``.
-
-        If the file changed while it was processed (the row's identity moved on), the row stays pending, due
-        at once and without a back-off, so the newer version is processed too.
-        """
-        with self._lock:
-            attempts = self._attempts_after(job) if status == "failed" else 0
-            delay = retry_delay(attempts, self.retry_base_seconds) if attempts else 0.0
-            values = {
-                "size": job.snapshot.size,
-                "mtime_ns": job.snapshot.mtime_ns,
-                "inode": job.snapshot.inode,
-                "status": status,
-                "sha256": sha256,
-                "output": output,
-                "error": error,
-                "profile_hash": profile_hash,
-                "name": name,
-                "attempts": attempts,
-                "due": now + delay,
-                "now": now,
-                "watch": job.watch,
-                "relative": job.relative,
-            }
-            self._db.execute(
-                """UPDATE files SET
-                    status = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode
-                        THEN :status ELSE 'pending' END,
-                    attempts = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode
-                        THEN :attempts ELSE 0 END,
-                    next_attempt = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode
-                        THEN :due ELSE :now END,
-                    sha256=:sha256, output=COALESCE(:output, output), last_error=:error,
-                    profile_hash=COALESCE(:profile_hash, profile_hash), name=COALESCE(:name, name),
-                    held_until = CASE WHEN :status='published' AND size=:size AND mtime_ns=:mtime_ns
-                        AND inode=:inode THEN NULL ELSE held_until END,
-                    updated=:now
-                WHERE watch=:watch AND relative=:relative""",
-                values,
-            )
-
-    def _attempts_after(self, job: Job) -> int:
-        found = self._db.execute(
-            "SELECT attempts FROM files WHERE watch=? AND relative=?", (job.watch, job.relative)
-        ).fetchone()
-        return (int(found[0]) if found else 0) + 1
 
     def remove(self, watch: str, relative: str) -> None:
         with self._lock:

@@ -1,10 +1,11 @@
 """Sanitizing in worker processes: the pipeline is mostly Python, so threads alone would share one core.
 
-Worker threads keep the bookkeeping (ledger, logs); each hands its file to a process pool and waits. A
-crash inside a codec then costs one process, never the daemon. The processes ignore SIGINT and SIGTERM
-(systemd and a terminal send them to the whole group): the daemon decides when they stop, after the files
-in progress are finished, so no half-written temp file is left behind. If the daemon itself is killed
-(``kill -9``), each process finishes its current file and exits rather than lingering.
+Worker threads keep the bookkeeping (ledger, logs); each hands its batch of files to a process pool in one
+call and waits. A crash inside a codec then costs one process and the batches in it, never the daemon. The
+processes ignore SIGINT and SIGTERM (systemd and a terminal send them to the whole group): the daemon
+decides when they stop, after the files in progress are finished, so no half-written temp file is left
+behind. If the daemon itself is killed (``kill -9``), each process finishes its current file and exits
+rather than lingering: the rest of its batch was never recorded, so it is done again after the restart.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path, PurePath
 
+from watcher.daemon.batches import Item, Outcome, Processor, run_batch
 from watcher.pipeline import FileRecord, process_file
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
@@ -39,16 +41,31 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
-def _process_in_worker(
-    source: Path,
-    relative: PurePath,
-    destination: Path,
-    profile: Profile,
-    name: str | None,
-    zones: dict[str, Zone],
-) -> FileRecord:
-    with _busy:
-        return process_file(source, relative, destination, profile, name=name, zones=zones)
+class _OneAtATime:
+    """``processor`` holding ``_busy`` for each file, so an orphaned worker exits between two files."""
+
+    def __init__(self, processor: Processor) -> None:
+        self._processor = processor
+
+    def __call__(
+        self,
+        source: Path,
+        relative: PurePath,
+        destination: Path,
+        profile: Profile,
+        *,
+        name: str | None = None,
+        zones: Mapping[str, Zone] | None = None,
+        sync_folder: bool = True,
+    ) -> FileRecord:
+        with _busy:
+            return self._processor(
+                source, relative, destination, profile, name=name, zones=zones, sync_folder=sync_folder
+            )
+
+
+def _run_batch_in_worker(items: Sequence[Item], processor: Processor) -> list[Outcome]:
+    return run_batch(items, _OneAtATime(processor))
 
 
 def _started() -> None:
@@ -56,10 +73,14 @@ def _started() -> None:
 
 
 class ProcessRunner:
-    """A ``Processor`` that runs ``process_file`` in a pool of ``workers`` processes, started on first use."""
+    """A ``BatchRunner`` that runs each batch in one of ``workers`` processes, started on first use.
 
-    def __init__(self, workers: int) -> None:
+    ``processor`` must be picklable by reference (a module-level function): it is named in every call.
+    """
+
+    def __init__(self, workers: int, processor: Processor = process_file) -> None:
         self._workers = max(1, workers)
+        self._processor = processor
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -77,24 +98,13 @@ class ProcessRunner:
                 )
             return self._executor
 
-    def __call__(
-        self,
-        source: Path,
-        relative: PurePath,
-        destination: Path,
-        profile: Profile,
-        *,
-        name: str | None = None,
-        zones: Mapping[str, Zone] | None = None,
-    ) -> FileRecord:
+    def __call__(self, items: Sequence[Item]) -> list[Outcome]:
         pool = self._pool()
-        # A plain dict: the configuration's read-only mapping cannot be pickled to the worker.
-        arguments = (source, relative, destination, profile, name, dict(zones or {}))
         try:
-            return pool.submit(_process_in_worker, *arguments).result()
+            return pool.submit(_run_batch_in_worker, items, self._processor).result()
         except BrokenProcessPool:
             # A worker process died (a codec crashed, the kernel's OOM killer...): start afresh next time;
-            # the caller records this file as failed, to be retried with back-off.
+            # the caller records the batch's files as failed, to be retried with back-off.
             with self._lock:
                 if self._executor is pool:
                     self._executor = None

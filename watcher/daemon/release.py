@@ -5,27 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watcher.daemon.ledger import Job, Ledger
+from watcher.daemon.ledger import Job
 from watcher.privacy.names import random_stem
 from watcher.privacy.timing import capture_time, release_time
 from watcher.rules.profile import Profile
 
 
-def output_stem(job: Job, profile: Profile, ledger: Ledger) -> str | None:
+def output_stem(job: Job, profile: Profile) -> str | None:
     """The output stem to ask the pipeline for, or None to let the profile's rule pick one.
 
-    A random name is drawn once and stored before the first publish, so a retry or a restart after a crash
-    rewrites the same copy instead of adding a second one. A date name is only known after publishing; it
-    is stored then (``stem_of``) and reused for later versions of the file.
+    A random name is drawn once; the caller stores a stem that differs from ``job.name`` before the first
+    publish (``Ledger.keep_names``), so a retry or a restart after a crash rewrites the same copy instead of
+    adding a second one. A date name is only known after publishing; it is stored then (``stem_of``) and
+    reused for later versions of the file.
     """
     if profile.names == "keep":
         return None
     if job.name is not None:
         return job.name
     if profile.names == "random":
-        stem = random_stem()
-        ledger.keep_name(job.watch, job.relative, stem)
-        return stem
+        return random_stem()
     return None
 
 

@@ -33,6 +33,22 @@ class Job:
     previous_output: str | None
     name: str | None = None  # the output stem kept for this file (random and date names stay stable)
     arrival: float = 0.0  # when the daemon first saw it (wall clock), for delayed publishing
+    # It failed before: it goes on its own, so a file that crashes its worker process cannot keep failing
+    # the files it would be batched with.
+    retry: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A worker's outcome for a job, as the ledger stores it."""
+
+    job: Job
+    status: LedgerStatus
+    sha256: str | None = None
+    output: str | None = None
+    error: str | None = None
+    profile_hash: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)

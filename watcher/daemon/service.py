@@ -12,24 +12,29 @@ import time
 from collections.abc import Callable, Mapping
 
 from watcher.daemon.hints import handle_hint
-from watcher.daemon.ledger import Job, Ledger
+from watcher.daemon.ledger import Ledger
 from watcher.daemon.notify import Notifier
 from watcher.daemon.observer import Hint
 from watcher.daemon.observers import Observers
 from watcher.daemon.pidfile import remove_pid_file, write_pid_file
+from watcher.daemon.pool import WorkerPool
 from watcher.daemon.processes import ProcessRunner
 from watcher.daemon.reconcile import admit
 from watcher.daemon.reconciler import Reconciler
 from watcher.daemon.settle import SettleQueue
 from watcher.daemon.status import Progress, ProgressReporter
 from watcher.daemon.watches import Watch, build_watches, prepare_destination, remove_temp_files
-from watcher.daemon.workers import JobRunner, Processor, WorkerPool
+from watcher.daemon.workers import JobRunner, Processor, in_thread
 from watcher.errors import ConfigError, WatcherError
 from watcher.log import RemovalLogWriter, get_logger
-from watcher.pipeline import process_file
 from watcher.rules.config import Config
 
 HINT_QUEUE_SIZE = 10_000
+# Files a worker thread takes from a backlog at once: enough that the per-call and per-commit costs
+# vanish, few enough that the last batches of a backlog keep both processes busy. Past BATCH_BYTES of
+# sources it takes no more (videos go nearly alone).
+BATCH_SIZE = 16
+BATCH_BYTES = 64 << 20
 _MAX_SLEEP = 30.0
 _WAKE = Hint("", "file_changed", "")  # not a real hint: wakes the loop (a worker finished, a signal came)
 
@@ -70,18 +75,21 @@ class Daemon:
         self.ready = threading.Event()
         self.ledger = Ledger.open(config.state_dir, retry_base_seconds=retry_base_seconds)
         self._removal_log = RemovalLogWriter(config.removal_log)
+        # processor: sanitize in the daemon's own threads with this function (tests); otherwise in processes.
         self._processes = ProcessRunner(config.workers) if processor is None else None
         runner = JobRunner(
             self.watches,
             self.ledger,
             self._removal_log,
             wall_clock=wall_clock,
-            processor=processor or self._processes or process_file,
+            runner=self._processes if processor is None else in_thread(processor),
         )
-        # More threads than processes: while threads record finished files and check the next ones, every
-        # process already has another file to sanitize.
-        threads = config.workers * 4 if self._processes is not None else config.workers
-        self._pool = WorkerPool(self._run_and_wake(runner), threads)
+        # With processes, two threads per process: while one waits for its batch, the other records the
+        # batch before and hands over the next, so no process waits for the bookkeeping.
+        threads = config.workers * 2 if self._processes is not None else config.workers
+        self._pool = WorkerPool(
+            runner, threads, batch_size=BATCH_SIZE, batch_bytes=BATCH_BYTES, on_low=self.wake
+        )
         self._reconciler = Reconciler(self.watches, self.ledger, wall_clock, self.wake)
         self._progress = ProgressReporter(self.ledger, self.watches, self._notifier, clock, progress)
         self._next_reconcile = clock() + config.reconcile_every
@@ -89,18 +97,6 @@ class Daemon:
 
     def watches(self) -> Mapping[str, Watch]:
         return self._watches
-
-    def _run_and_wake(self, runner: JobRunner) -> Callable[[Job], None]:
-        def run(job: Job) -> None:
-            try:
-                runner(job)
-            finally:
-                # The loop hands out more files once half the slots are free: one turn of the loop per
-                # batch of files, not per file (each turn queries the ledger).
-                if self._pool.running_low():
-                    self.wake()
-
-        return run
 
     def wake(self) -> None:
         # When the queue is full the loop has plenty to do already and will look again.

@@ -1,57 +1,54 @@
-"""Workers: a bounded pool of threads that run queued files through the pipeline and record the outcome.
+"""Workers: what a worker thread does with the jobs it took (see ``pool``): re-check each file, run them
+through the pipeline as one batch (see ``batches``), record the outcomes in one ledger transaction.
 
-No worker can die silently: every exception is logged and the pool restarts threads that stopped.
+No file is lost to a bug: an unexpected error is logged and the files are recorded as failed, to be
+retried with back-off.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path, PurePath, PurePosixPath
-from typing import Protocol
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from watcher.daemon.ledger import Job, Ledger
+from watcher.daemon.batches import INTERNAL_ERROR, BatchRunner, Failed, Item, Outcome, Processor, run_batch
+from watcher.daemon.ledger import Finished, Job, Ledger
 from watcher.daemon.reconcile import forget_source
 from watcher.daemon.release import output_stem, release_at, stem_of
 from watcher.daemon.settle import snapshot_of
 from watcher.daemon.watches import Watch
-from watcher.errors import PublishError, SourceError
+from watcher.errors import PublishError
 from watcher.log import RemovalLogWriter, get_logger
 from watcher.pipeline import FileRecord, process_file
 from watcher.privacy.zones import Zone
-from watcher.rules.profile import Profile
 
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
 
-class Processor(Protocol):
-    """``process_file``'s shape (or a stand-in running it elsewhere, such as a worker process)."""
-
-    def __call__(
-        self,
-        source: Path,
-        relative: PurePath,
-        destination: Path,
-        profile: Profile,
-        *,
-        name: str | None = None,
-        zones: Mapping[str, Zone] | None = None,
-    ) -> FileRecord: ...
-
+__all__ = ["JobRunner", "Processor", "in_thread"]
 
 Key = tuple[str, str]
 # A file that stays unchanged but structurally incomplete this long is processed anyway: the pipeline
 # refuses a truncated file, and a later change retries it.
 INCOMPLETE_GRACE_SECONDS = 60.0
+_Ready = tuple[Watch, Job, Path]  # a job to process now, with its watch and source path
 
 log = get_logger()
 
 
+def in_thread(processor: Processor) -> BatchRunner:
+    """A ``BatchRunner`` that sanitizes in the calling thread (tests, and a daemon without processes)."""
+    return partial(run_batch, processor=processor)
+
+
 class JobRunner:
-    """Processes one ledger job: re-check the file, sanitize it, record the outcome."""
+    """Processes the jobs a worker thread took together: re-check each file, sanitize the batch, record the
+    outcomes."""
 
     def __init__(
         self,
@@ -60,7 +57,7 @@ class JobRunner:
         removal_log: RemovalLogWriter,
         *,
         wall_clock: Callable[[], float] = time.time,
-        processor: Processor = process_file,
+        runner: BatchRunner | None = None,
         is_complete: Callable[[Path], bool] | None = None,
     ) -> None:
         if is_complete is None:
@@ -71,41 +68,91 @@ class JobRunner:
         self._ledger = ledger
         self._removal_log = removal_log
         self._wall_clock = wall_clock
-        self._processor = processor
+        self._run_batch = runner or in_thread(process_file)
         self._is_complete = is_complete
         self._held_reported: set[Key] = set()
 
-    def __call__(self, job: Job) -> None:
+    def __call__(self, jobs: Sequence[Job]) -> None:
+        ready: list[_Ready] = []
+        for job in jobs:
+            with self._failing_on_bugs([job]):
+                found = self._ready(job)
+                if found is not None:
+                    ready.append(found)
+        # A file that failed before goes alone: if it crashes its worker process again, it takes no
+        # first-time file down with it.
+        fresh = [entry for entry in ready if not entry[1].retry]
+        alone = [[entry] for entry in ready if entry[1].retry]
+        for group in [fresh, *alone] if fresh else alone:
+            self._run(group)
+
+    @contextlib.contextmanager
+    def _failing_on_bugs(self, jobs: Sequence[Job]) -> Iterator[None]:
+        """A bug (or a crashed worker process): record the jobs as failed so they back off instead of
+        spinning, and keep the worker thread alive."""
         try:
-            self._run(job)
+            yield
         except Exception:
-            # A bug: record it so the file backs off instead of spinning, and keep the worker alive.
             error = traceback.format_exc(limit=-3)
-            log.error("worker_crashed", watch=job.watch, source=job.relative, error=error)
-            self._ledger.record_outcome(
-                job, "failed", now=self._wall_clock(), error="internal error (see the log)"
+            for job in jobs:
+                log.error("worker_crashed", watch=job.watch, source=job.relative, error=error)
+            now = self._wall_clock()
+            self._ledger.record_outcomes(
+                [Finished(job, "failed", error=INTERNAL_ERROR) for job in jobs], now=now
             )
 
-    def _run(self, job: Job) -> None:
+    def _ready(self, job: Job) -> _Ready | None:
+        """The job with its watch and source when the file is to be processed now; None when it was
+        handled otherwise."""
         watch = self._watches().get(job.watch)
         if watch is None:
-            return  # the watch was removed by a reload; its rows wait in case it comes back
+            return None  # the watch was removed by a reload; its rows wait in case it comes back
         source = watch.source_path(job.relative)
         if not self._settled(watch, job, source) or self._held(watch, job, source):
-            return
-        profile = watch.config.profile
-        try:
-            watch.check_destination()
-            stem = output_stem(job, profile, self._ledger)
-            relative = PurePosixPath(job.relative)
-            record = self._processor(
-                source, relative, watch.destination, profile, name=stem, zones=watch.zones
-            )
-        except (SourceError, PublishError) as error:
-            self._ledger.record_outcome(job, "failed", now=self._wall_clock(), error=str(error))
-            log.warning("file_failed", watch=watch.name, source=job.relative, reason=str(error))
-            return
-        self._record(watch, job, replace(record, watch=watch.name))
+            return None
+        return watch, job, source
+
+    def _run(self, group: list[_Ready]) -> None:
+        recorded: list[tuple[Watch, Job, Outcome]] = []
+        with self._failing_on_bugs([job for _, job, _ in group]):
+            prepared = self._prepare(group)
+            items = [item for _, _, item in prepared if isinstance(item, Item)]
+            outcomes = self._run_batch(items) if items else []
+            if len(outcomes) != len(items):
+                raise RuntimeError(
+                    f"the batch runner returned {len(outcomes)} outcomes for {len(items)} files"
+                )
+            given = iter(outcomes)
+            done = [(w, job, next(given) if isinstance(item, Item) else item) for w, job, item in prepared]
+            self._record(done)
+            recorded = done
+        batch_log = log.bind()  # bound once: a logger per line costs more than the line itself
+        for watch, job, outcome in recorded:  # after the record: a failure to log must not undo it
+            _log_outcome(batch_log, watch, job, outcome)
+
+    def _prepare(self, group: list[_Ready]) -> list[tuple[Watch, Job, Item | Failed]]:
+        """What to hand to the batch runner for each job, or why the job fails without it."""
+        prepared: list[tuple[Watch, Job, Item | Failed]] = []
+        unmounted: dict[str, Failed | None] = {}
+        zones: dict[str, dict[str, Zone]] = {}  # one plain, picklable copy per watch and batch
+        new_names: dict[str, list[tuple[str, str]]] = {}
+        for watch, job, source in group:
+            if watch.name not in unmounted:
+                unmounted[watch.name] = _destination_problem(watch)
+            problem = unmounted[watch.name]
+            if problem is not None:
+                prepared.append((watch, job, problem))
+                continue
+            profile = watch.config.profile
+            stem = output_stem(job, profile)
+            if stem is not None and stem != job.name:
+                new_names.setdefault(watch.name, []).append((job.relative, stem))
+            watch_zones = zones.setdefault(watch.name, dict(watch.zones))
+            item = Item(source, PurePosixPath(job.relative), watch.destination, profile, stem, watch_zones)
+            prepared.append((watch, job, item))
+        for watch_name, names in new_names.items():  # stored before the publish, so a retry reuses them
+            self._ledger.keep_names(watch_name, names)
+        return prepared
 
     def _held(self, watch: Watch, job: Job, source: Path) -> bool:
         """A delayed profile: not yet time for this copy to appear (it waits in the ledger, held), unless a
@@ -151,27 +198,26 @@ class JobRunner:
         self._held_reported.discard((job.watch, job.relative))
         return True
 
-    def _record(self, watch: Watch, job: Job, record: FileRecord) -> None:
-        self._removal_log.write(record)
-        now = self._wall_clock()
-        if record.status == "published":
-            self._remove_replaced_output(watch, job.previous_output, record.output)
-            self._ledger.record_outcome(
-                job,
-                "published",
-                now=now,
-                sha256=record.source_sha256,
-                output=record.output,
-                profile_hash=watch.profile_hash,
-                name=stem_of(record.output, watch.config.profile),
-            )
-            log.info("file_published", watch=watch.name, source=job.relative, output=record.output)
-        else:
-            self._ledger.record_outcome(
-                job, record.status, now=now, sha256=record.source_sha256, error=record.reason
-            )
-            event = "file_refused" if record.status == "refused" else "file_skipped"
-            log.info(event, watch=watch.name, source=job.relative, reason=record.reason)
+    def _record(self, done: list[tuple[Watch, Job, Outcome]]) -> None:
+        """The removal-log records first, then one ledger transaction: a kill between the two repeats the
+        batch's records after the restart, but never loses one."""
+        self._removal_log.write_many(
+            replace(outcome, watch=watch.name)
+            for watch, _, outcome in done
+            if isinstance(outcome, FileRecord)
+        )
+        finished: list[Finished] = []
+        for watch, job, outcome in done:
+            if isinstance(outcome, Failed):
+                finished.append(Finished(job, "failed", error=outcome.reason))
+            elif outcome.status == "published":
+                self._remove_replaced_output(watch, job.previous_output, outcome.output)
+                name = stem_of(outcome.output, watch.config.profile)
+                sha256, output, profile_hash = outcome.source_sha256, outcome.output, watch.profile_hash
+                finished.append(Finished(job, "published", sha256, output, None, profile_hash, name))
+            else:
+                finished.append(Finished(job, outcome.status, outcome.source_sha256, error=outcome.reason))
+        self._ledger.record_outcomes(finished, now=self._wall_clock())
 
     @staticmethod
     def _remove_replaced_output(watch: Watch, previous: str | None, current: str | None) -> None:
@@ -182,87 +228,21 @@ class JobRunner:
                 old.unlink()
 
 
-class WorkerPool:
-    """``count`` threads fed through a queue of at most ``queue_size`` jobs."""
+def _destination_problem(watch: Watch) -> Failed | None:
+    try:
+        watch.check_destination()
+    except PublishError as error:
+        return Failed(str(error))
+    return None
 
-    def __init__(self, runner: Callable[[Job], None], count: int, queue_size: int | None = None) -> None:
-        self._runner = runner
-        self._count = max(1, count)
-        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size or self._count * 2)
-        self._busy: set[Key] = set()
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
 
-    def start(self) -> None:
-        self._threads = [self._spawn(index) for index in range(self._count)]
-
-    def _spawn(self, index: int) -> threading.Thread:
-        thread = threading.Thread(target=self._work, name=f"sharesafe-worker-{index}", daemon=True)
-        thread.start()
-        return thread
-
-    def restart_dead(self) -> int:
-        """Replace threads that ended (they should not); returns how many were replaced."""
-        replaced = 0
-        for index, thread in enumerate(self._threads):
-            if not thread.is_alive() and not self._stopping.is_set():
-                log.error("worker_crashed", worker=thread.name, action="restarted")
-                self._threads[index] = self._spawn(index)
-                replaced += 1
-        return replaced
-
-    def busy(self) -> frozenset[Key]:
-        """Keys queued or running."""
-        with self._lock:
-            return frozenset(self._busy)
-
-    def running_low(self) -> bool:
-        """At most half the slots taken, counting the caller's job (still running) as done."""
-        with self._lock:
-            return len(self._busy) - 1 <= (self._queue.maxsize + self._count) // 2
-
-    def free_slots(self) -> int:
-        with self._lock:
-            return max(0, self._queue.maxsize + self._count - len(self._busy))
-
-    def submit(self, job: Job) -> bool:
-        key = (job.watch, job.relative)
-        with self._lock:
-            if key in self._busy or self._stopping.is_set():
-                return False
-            try:
-                self._queue.put_nowait(job)
-            except queue.Full:
-                return False
-            self._busy.add(key)
-        return True
-
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            try:
-                if not self._stopping.is_set():
-                    self._runner(job)
-            except Exception:  # a bug in one file's handling must not stop the others
-                log.error("worker_crashed", source=job.relative, error=traceback.format_exc(limit=-3))
-            finally:
-                with self._lock:
-                    self._busy.discard((job.watch, job.relative))
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the files being processed, drop the queued ones (they stay pending in the ledger)."""
-        self._stopping.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                job = self._queue.get_nowait()
-                if job is not None:
-                    with self._lock:
-                        self._busy.discard((job.watch, job.relative))
-        for _ in self._threads:
-            self._queue.put(None)
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+def _log_outcome(logger: FilteringBoundLogger, watch: Watch, job: Job, outcome: Outcome) -> None:
+    if isinstance(outcome, Failed):
+        if outcome.detail is not None:
+            logger.error("worker_crashed", watch=watch.name, source=job.relative, error=outcome.detail)
+        logger.warning("file_failed", watch=watch.name, source=job.relative, reason=outcome.reason)
+    elif outcome.status == "published":
+        logger.info("file_published", watch=watch.name, source=job.relative, output=outcome.output)
+    else:
+        event = "file_refused" if outcome.status == "refused" else "file_skipped"
+        logger.info(event, watch=watch.name, source=job.relative, reason=outcome.reason)

@@ -1,0 +1,106 @@
+"""A batch: the files one worker takes from a backlog at once, sanitized in one call, synced once.
+
+Handing a worker process one file at a time costs a round trip, a folder fsync and a ledger commit per file;
+during a backlog that bookkeeping competed with the sanitizing itself for the cores. A batch publishes each
+file without syncing its folder, then fsyncs every folder that received files once, and only then returns:
+whatever it reports as published survives a power loss by the time the ledger records it.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Protocol
+
+from watcher.errors import PublishError, SourceError
+from watcher.pipeline import FileRecord
+from watcher.pipeline.publish import sync_folders
+from watcher.privacy.zones import Zone
+from watcher.rules.profile import Profile
+
+
+class Processor(Protocol):
+    """``process_file``'s shape (tests may stand in their own)."""
+
+    def __call__(
+        self,
+        source: Path,
+        relative: PurePath,
+        destination: Path,
+        profile: Profile,
+        *,
+        name: str | None = None,
+        zones: Mapping[str, Zone] | None = None,
+        sync_folder: bool = True,
+    ) -> FileRecord: ...
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file of a batch. Items of one watch share their profile and zones objects, so pickling a batch
+    for a worker process writes each of them once."""
+
+    source: Path
+    relative: PurePath
+    destination: Path
+    profile: Profile
+    name: str | None
+    zones: Mapping[str, Zone]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A file to retry later: ``reason`` for the ledger; ``detail`` is the traceback of a bug, for the log."""
+
+    reason: str
+    detail: str | None = None
+
+
+Outcome = FileRecord | Failed
+INTERNAL_ERROR = "internal error (see the log)"
+# Runs a batch somewhere (a worker process, or this thread): one outcome per item, in order.
+BatchRunner = Callable[[Sequence[Item]], list[Outcome]]
+
+
+def run_batch(items: Sequence[Item], processor: Processor) -> list[Outcome]:
+    """Each item through ``processor`` without a folder fsync, then one fsync per folder that received a
+    file. A file's own problem fails that file only."""
+    return _synced([_run_one(item, processor) for item in items])
+
+
+def _run_one(item: Item, processor: Processor) -> Outcome:
+    try:
+        return processor(
+            item.source,
+            item.relative,
+            item.destination,
+            item.profile,
+            name=item.name,
+            zones=item.zones,
+            sync_folder=False,
+        )
+    except (SourceError, PublishError) as error:
+        return Failed(str(error))
+    except Exception:  # a bug with one file must not cost the others their publish
+        return Failed(INTERNAL_ERROR, traceback.format_exc(limit=-3))
+
+
+def _synced(outcomes: list[Outcome]) -> list[Outcome]:
+    """``outcomes`` once the folders of its published files are synced; files in a folder that cannot be
+    synced are not durably published, so they fail (and are redone under the same name)."""
+    folders: dict[Path, list[int]] = {}
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, FileRecord) and outcome.status == "published":
+            for output in (outcome.output, *outcome.companions):
+                if output:
+                    folders.setdefault(Path(output).parent, []).append(index)
+    synced = list(outcomes)
+    for folder, indexes in folders.items():
+        try:
+            sync_folders({folder})
+        except PublishError as error:
+            for index in indexes:
+                synced[index] = Failed(str(error))
+    return synced
