@@ -6,6 +6,7 @@ The batch is every corpus MP4/MOV/3GP the handler publishes plus one generated 1
 (mpeg4 + AAC, large enough that per-process start-up does not dominate). Each tool runs --repeat times
 over the whole batch into a fresh folder; the best run counts. Timed:
   cp                        plain copy (the floor)
+  ffmpeg -c copy            the bare remux every ffmpeg-based sanitizer starts from (no fix-up, no check)
   exiftool -all=            rewrites the metadata boxes only, keeps every track
   mat2                      ffmpeg remux (drops every non-audio/video stream), writes NAME.cleaned.EXT
   sharesafe sanitize        remux + box fix-up (the handler's sanitize)
@@ -72,6 +73,21 @@ def run_cp(batch: list[Path], out: Path) -> None:
         subprocess.run(["cp", str(path), str(out / path.name)], check=True)
 
 
+def run_ffmpeg_copy(batch: list[Path], out: Path) -> None:
+    # The remux alone, with no fix-up and no verification: the least the design (remux through
+    # ffmpeg without re-encoding) can cost.
+    for path in batch:
+        subprocess.run(
+            [
+                ffmpeg.executable(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
+                "-map", "0:V:0", "-map", "0:a?", "-c", "copy", "-map_metadata", "-1", "-y",
+                str(out / path.name),
+            ],
+            check=False,
+            stderr=subprocess.DEVNULL,  # a corpus 3GP needs the handler's own container choice
+        )  # fmt: skip
+
+
 def run_exiftool(batch: list[Path], out: Path) -> None:
     for path in batch:
         subprocess.run(["exiftool", "-q", "-q", "-all=", "-o", str(out / path.name), str(path)], check=False)
@@ -116,6 +132,7 @@ def compare(title: str, batch: list[Path], repeat: int) -> None:
     print(f"{title}: {len(batch)} videos, {megabytes:.1f} MB")
     tools: list[tuple[str, Tool, Tool | None]] = [
         ("cp", run_cp, None),
+        ("ffmpeg -c copy (remux only)", run_ffmpeg_copy, None),
         ("exiftool -all=", run_exiftool, None),
         ("mat2", run_mat2, prepare_mat2),
         ("sharesafe sanitize", sanitizer(verify=False), None),
@@ -123,7 +140,7 @@ def compare(title: str, batch: list[Path], repeat: int) -> None:
     ]
     speeds: dict[str, float] = {}
     for name, tool, prepare in tools:
-        if shutil.which(name.split()[0]) is None and not name.startswith("sharesafe"):
+        if shutil.which(name.split()[0]) is None and not name.startswith(("sharesafe", "ffmpeg")):
             print(f"  {name:28s} not installed")
             continue
         seconds = best_time(tool, batch, repeat, prepare)
