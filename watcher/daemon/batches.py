@@ -8,8 +8,10 @@ whatever it reports as published survives a power loss by the time the ledger re
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Protocol
@@ -64,23 +66,26 @@ INTERNAL_ERROR = "internal error (see the log)"
 BatchRunner = Callable[[Sequence[Item]], list[Outcome]]
 
 
-def run_batch(items: Sequence[Item], processor: Processor) -> list[Outcome]:
-    """Each item through ``processor`` without a folder fsync, then one fsync per folder that received a
-    file. A file's own problem fails that file only."""
-    return _synced([_run_one(item, processor) for item in items])
+def run_batch(
+    items: Sequence[Item], processor: Processor, each: AbstractContextManager[object] | None = None
+) -> list[Outcome]:
+    """Each item through ``processor`` (inside ``each``, entered anew per file) without a folder fsync,
+    then one fsync per folder that received a file. A file's own problem fails that file only."""
+    return _synced([_run_one(item, processor, each or contextlib.nullcontext()) for item in items])
 
 
-def _run_one(item: Item, processor: Processor) -> Outcome:
+def _run_one(item: Item, processor: Processor, each: AbstractContextManager[object]) -> Outcome:
     try:
-        return processor(
-            item.source,
-            item.relative,
-            item.destination,
-            item.profile,
-            name=item.name,
-            zones=item.zones,
-            sync_folder=False,
-        )
+        with each:
+            return processor(
+                item.source,
+                item.relative,
+                item.destination,
+                item.profile,
+                name=item.name,
+                zones=item.zones,
+                sync_folder=False,
+            )
     except (SourceError, PublishError) as error:
         return Failed(str(error))
     except Exception:  # a bug with one file must not cost the others their publish

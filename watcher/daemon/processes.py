@@ -14,15 +14,12 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path, PurePath
 
 from watcher.daemon.batches import Item, Outcome, Processor, run_batch
-from watcher.pipeline import FileRecord, process_file
-from watcher.privacy.zones import Zone
-from watcher.rules.profile import Profile
+from watcher.pipeline import process_file
 
 _PARENT_CHECK_SECONDS = 1.0
 _busy = threading.Lock()  # held while a worker process sanitizes a file
@@ -41,31 +38,9 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
-class _OneAtATime:
-    """``processor`` holding ``_busy`` for each file, so an orphaned worker exits between two files."""
-
-    def __init__(self, processor: Processor) -> None:
-        self._processor = processor
-
-    def __call__(
-        self,
-        source: Path,
-        relative: PurePath,
-        destination: Path,
-        profile: Profile,
-        *,
-        name: str | None = None,
-        zones: Mapping[str, Zone] | None = None,
-        sync_folder: bool = True,
-    ) -> FileRecord:
-        with _busy:
-            return self._processor(
-                source, relative, destination, profile, name=name, zones=zones, sync_folder=sync_folder
-            )
-
-
 def _run_batch_in_worker(items: Sequence[Item], processor: Processor) -> list[Outcome]:
-    return run_batch(items, _OneAtATime(processor))
+    # ``_busy`` is held for each file, so an orphaned worker exits between two files, never inside one.
+    return run_batch(items, processor, each=_busy)
 
 
 def _started() -> None:
