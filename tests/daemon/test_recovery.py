@@ -25,7 +25,10 @@ from PIL import Image
 
 from watcher.daemon import observer as observer_module
 from watcher.daemon import reconcile as reconcile_module
-from watcher.daemon.reconcile import EMPTY_SOURCE_GUARD_ROWS
+from watcher.daemon.ledger import Ledger
+from watcher.daemon.reconcile import EMPTY_SOURCE_GUARD_ROWS, reconcile
+from watcher.daemon.watches import build_watches
+from watcher.rules.config import load_config
 
 Start = Callable[..., Any]
 
@@ -308,3 +311,26 @@ def test_a_delayed_profile_holds_the_copy_until_its_time(
         wall.offset += 3601
         daemon.wake()
         wait_until(lambda: published_files(share) == ["a.jpg"], what="the release")
+
+
+def test_a_large_catch_up_reaches_the_workers_before_the_scan_ends(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    config = load_config(write_config())
+    for index in range(100):
+        (tmp_path / "inbox" / f"{index:03d}.jpg").write_bytes(jpeg_bytes(index))
+    watch = build_watches(config)["inbox"]
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    pending_when_told: list[int] = []
+
+    def told() -> None:
+        pending_when_told.append(ledger.counts("inbox").get("pending", 0))
+
+    try:
+        report = reconcile(watch, ledger, lambda: 1_700_000_000.0, queued_some=told)
+    finally:
+        ledger.close()
+    assert report.queued == 100
+    # The first files are queued (and the main loop woken) after a handful, not after the whole tree.
+    assert pending_when_told and pending_when_told[0] == reconcile_module._FIRST_BATCH
+    assert pending_when_told == sorted(pending_when_told)

@@ -22,6 +22,9 @@ from watcher.log import get_logger
 
 # Below this many remembered files an empty source is believable (the user emptied a small folder).
 EMPTY_SOURCE_GUARD_ROWS = 10
+# Scanned files are queued in ledger transactions of growing size: the first few reach the workers within
+# milliseconds of start-up, and a large tree still costs few commits.
+_FIRST_BATCH = 16
 _BATCH = 500
 Forgotten = Literal["forgotten", "kept", "source_missing"]
 
@@ -165,14 +168,15 @@ def reconcile(
     seen: set[str] = set()
     queued = 0
     batch: list[tuple[str, Snapshot]] = []
+    limit = _FIRST_BATCH
     for item in scan(watch, under):
         if stop is not None and stop.is_set():
             return ReconcileReport(watch.name, len(seen), queued, 0, "stopped")
         seen.add(item[0])
         batch.append(item)
-        if len(batch) >= _BATCH:
+        if len(batch) >= limit:
             queued += _queue_batch(watch, ledger, batch, clock())
-            batch = []
+            batch, limit = [], min(2 * limit, _BATCH)
             if queued and queued_some is not None:
                 queued_some()  # let the workers start on a large catch-up while the scan goes on
     queued += _queue_batch(watch, ledger, batch, clock())
