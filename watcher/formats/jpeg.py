@@ -54,18 +54,12 @@ class JpegHandler:
         for item in reader.segments():
             if isinstance(item, bytes):
                 continue
-            if item.marker in SOF_MARKERS and size is None and len(item.payload) >= 5:
-                size = (int.from_bytes(item.payload[3:5], "big"), int.from_bytes(item.payload[1:3], "big"))
+            size = size or _frame_size(item)
             if item.marker >= 0xE0 and segment_kind(item) == "icc":
                 icc.add(item.payload)
             elif item.marker >= 0xE0:
                 findings += segment_findings(item)
-        if icc.chunks:
-            findings.append(Finding("color_profile", "ICC profile", size=icc.total))
-        if (trailer := trailer_finding(reader.rest())) is not None:
-            findings.append(trailer)
-        width, height = size if size else (None, None)
-        return Inventory(self.name, tuple(findings), width, height)
+        return _inventory(findings, icc, size, trailer_finding(reader.rest()))
 
     def sanitize(self, source: BinaryIO, output: BinaryIO, profile: Profile) -> Sanitized:
         log = RemovalLog()
@@ -135,8 +129,7 @@ def _check_output(output: BinaryIO, profile: Profile) -> tuple[str, Inventory]:
             digest.update(item)
         elif item.marker in CODING_MARKERS:
             digest.update(item.encoded())
-            if item.marker in SOF_MARKERS and size is None and len(item.payload) >= 5:
-                size = (int.from_bytes(item.payload[3:5], "big"), int.from_bytes(item.payload[1:3], "big"))
+            size = size or _frame_size(item)
         elif item.marker not in (SOI, EOI):
             kind, items = _check_segment(item, profile)
             if kind in seen:
@@ -148,10 +141,26 @@ def _check_output(output: BinaryIO, profile: Profile) -> tuple[str, Inventory]:
             findings += items
     if any(reader.rest()):
         raise VerifyFailed("the output has bytes after its EOI marker")
+    return digest.hexdigest(), _inventory(findings, icc, size)
+
+
+def _frame_size(segment: Segment) -> tuple[int, int] | None:
+    """(width, height) from a frame header; None for any other segment or a header too short to say."""
+    if segment.marker not in SOF_MARKERS or len(segment.payload) < 5:
+        return None
+    return int.from_bytes(segment.payload[3:5], "big"), int.from_bytes(segment.payload[1:3], "big")
+
+
+def _inventory(
+    findings: list[Finding], icc: IccChunks, size: tuple[int, int] | None, trailer: Finding | None = None
+) -> Inventory:
+    """What inspect() lists: the segments' items, the ICC profile as one item, then what follows EOI."""
     if icc.chunks:
         findings.append(Finding("color_profile", "ICC profile", size=icc.total))
+    if trailer is not None:
+        findings.append(trailer)
     width, height = size if size else (None, None)
-    return digest.hexdigest(), Inventory(HANDLER.name, tuple(findings), width, height)
+    return Inventory(HANDLER.name, tuple(findings), width, height)
 
 
 def _check_segment(segment: Segment, profile: Profile) -> tuple[str, tuple[Finding, ...]]:
