@@ -207,7 +207,7 @@ def filter_exif(tiff: bytes, profile: Profile) -> FilteredExif:
     kept_categories = profile.kept_categories()
     for entry in parsed.entries:
         category = classify(entry.ifd, entry.name)
-        value = _kept_value(parsed.order, entry, category, profile) if category in kept_categories else None
+        value = _kept_value(parsed.order, entry, category, profile, kept_categories)
         if value is None or entry.tag in groups[entry.ifd]:
             removed.setdefault(category, []).append(entry.label)
             continue
@@ -242,9 +242,12 @@ def _coarsen(
         kept.extend(f"EXIF:{name} (coarsened)" for name in COARSE_TAGS.values())
 
 
-def _kept_value(order: str, entry: Entry, category: str, profile: Profile) -> tuple[int, int, bytes] | None:
-    """(type, count, value bytes) to write for ``entry``, or None when it goes."""
-    if entry.raw is None or entry.ifd not in WRITABLE_IFDS or not profile.keeps(category):
+def _kept_value(
+    order: str, entry: Entry, category: str, profile: Profile, kept: frozenset[str]
+) -> tuple[int, int, bytes] | None:
+    """(type, count, value bytes) to write for ``entry``, or None when it goes (``kept``: the profile's
+    kept categories, decided once per block)."""
+    if entry.raw is None or entry.ifd not in WRITABLE_IFDS or category not in kept:
         return None
     if category == "orientation":
         value = _orientation_value(order, entry)

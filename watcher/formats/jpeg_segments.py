@@ -116,9 +116,8 @@ class SegmentReader:
                 return False
         return True
 
-    def _take(self, count: int, what: str) -> bytes:
-        if not self._ensure(count):
-            raise CorruptMedia(f"file ends inside {what} (truncated)")
+    def _take(self, count: int) -> bytes:
+        """``count`` bytes the caller has made sure are buffered (``_ensure``)."""
         data = self._buffer[self._position : self._position + count]
         self._position += count
         return data
@@ -144,14 +143,14 @@ class SegmentReader:
             # Messages are built only on failure: this loop runs for every segment of every file.
             if not self._ensure(2):
                 raise CorruptMedia(f"file ends inside the {marker_name(marker)} length field (truncated)")
-            length = int.from_bytes(self._take(2, "a length field"), "big")
+            length = int.from_bytes(self._take(2), "big")
             if length < 2:
                 name = marker_name(marker)
                 raise CorruptMedia(f"{name} segment at byte {offset} has an invalid length {length}")
             if not self._ensure(length - 2):
                 name = marker_name(marker)
                 raise CorruptMedia(f"file ends inside the {name} segment at byte {offset} (truncated)")
-            yield Segment(marker, self._take(length - 2, "a segment"), offset)
+            yield Segment(marker, self._take(length - 2), offset)
             if marker == SOS:
                 yield from self._entropy()
         raise CorruptMedia(f"more than {MAX_SEGMENTS} segments; refusing a file built to exhaust the reader")
