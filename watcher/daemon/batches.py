@@ -18,6 +18,7 @@ from typing import Protocol
 
 from watcher.errors import PublishError, SourceError
 from watcher.pipeline import FileRecord
+from watcher.pipeline.batch import output_folders
 from watcher.pipeline.publish import sync_folders
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
@@ -95,14 +96,8 @@ def _run_one(item: Item, processor: Processor, each: AbstractContextManager[obje
 def _synced(outcomes: list[Outcome]) -> list[Outcome]:
     """``outcomes`` once the folders of its published files are synced; files in a folder that cannot be
     synced are not durably published, so they fail (and are redone under the same name)."""
-    folders: dict[Path, list[int]] = {}
-    for index, outcome in enumerate(outcomes):
-        if isinstance(outcome, FileRecord) and outcome.status == "published":
-            for output in (outcome.output, *outcome.companions):
-                if output:
-                    folders.setdefault(Path(output).parent, []).append(index)
     synced = list(outcomes)
-    for folder, indexes in folders.items():
+    for folder, indexes in output_folders(outcomes).items():
         try:
             sync_folders({folder})
         except PublishError as error:

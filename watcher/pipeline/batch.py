@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -98,11 +98,22 @@ def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
         yield from pool.map(run_task, tasks, chunksize=chunk)
 
 
+def output_folders(records: Sequence[object]) -> dict[Path, list[int]]:
+    """The folders that received the published files among ``records`` (the copies and their companions),
+    each with the indexes of the records that wrote there."""
+    folders: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        if isinstance(record, FileRecord) and record.status == "published":
+            for output in (record.output, *record.companions):
+                if output:
+                    # A string, not a Path per file: a large batch spent a noticeable share of its tail on them.
+                    folders.setdefault(os.path.dirname(output), []).append(index)  # noqa: PTH120
+    return {Path(folder): indexes for folder, indexes in folders.items()}
+
+
 def sync_outputs(records: list[FileRecord]) -> None:
     """Make a batch's renames durable: one fsync per folder that received a file."""
-    # Strings, not a Path per record: a large batch spent a noticeable share of its tail building them.
-    folders = {os.path.dirname(out) for r in records for out in (r.output, *r.companions) if out}  # noqa: PTH120
-    sync_folders({Path(folder) for folder in folders})
+    sync_folders(set(output_folders(records)))
 
 
 def default_jobs() -> int:
