@@ -30,12 +30,25 @@ def read_location(problems: Problems, node: Node, path: str) -> str | Coarsen | 
     if "coarsen_km" not in entries:
         problems.add(node, path, "missing required key 'coarsen_km'")
         return None
-    value_node = entries["coarsen_km"][1]
-    key_path = join(path, "coarsen_km")
-    km = problems.bounded(
-        value_node, key_path, problems.number(value_node, key_path), MIN_CELL_KM, MAX_CELL_KM
-    )
+    km = _number_in(problems, entries, path, "coarsen_km", MIN_CELL_KM, MAX_CELL_KM)
     return None if km is None else Coarsen(km=float(km))
+
+
+def _number_in(
+    problems: Problems,
+    entries: dict[str, tuple[ScalarNode, Node]],
+    path: str,
+    key: str,
+    minimum: float,
+    maximum: float,
+    *,
+    integer: bool = False,
+) -> float | None:
+    """The number under ``key`` when it lies in [minimum, maximum]; otherwise a problem and None."""
+    node, key_path = entries[key][1], join(path, key)
+    return problems.bounded(
+        node, key_path, problems.number(node, key_path, integer=integer), minimum, maximum
+    )
 
 
 def read_delay(problems: Problems, node: Node, path: str) -> float | None:
@@ -63,17 +76,10 @@ def read_resize(problems: Problems, node: Node, path: str) -> Resize | None:
     if "max_side" not in entries:
         problems.add(node, path, "missing required key 'max_side'")
         return None
-    side_node = entries["max_side"][1]
-    side_path = join(path, "max_side")
-    side = problems.bounded(
-        side_node, side_path, problems.number(side_node, side_path, integer=True), *MAX_SIDE_RANGE
-    )
+    side = _number_in(problems, entries, path, "max_side", *MAX_SIDE_RANGE, integer=True)
     quality: float | None = 90
     if "quality" in entries:
-        quality_node = entries["quality"][1]
-        quality_path = join(path, "quality")
-        number = problems.number(quality_node, quality_path, integer=True)
-        quality = problems.bounded(quality_node, quality_path, number, 1, 100)
+        quality = _number_in(problems, entries, path, "quality", 1, 100, integer=True)
     if side is None or quality is None:
         return None
     return Resize(max_side=int(side), quality=int(quality))
