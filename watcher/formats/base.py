@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol
 
+from watcher.errors import TooLarge
 from watcher.rules.profile import Profile
 
 
@@ -105,3 +106,13 @@ class RemovalLog:
 
     def kept(self) -> tuple[str, ...]:
         return tuple(self._kept)
+
+
+def read_whole(stream: BinaryIO, limit: int, what: str) -> bytes:
+    """``stream`` from its start, for handlers whose library needs the whole file in memory; a file longer
+    than ``limit`` bytes is refused (TooLarge) after reading at most one byte more."""
+    stream.seek(0)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{what} file larger than {limit:,} bytes")
+    return data

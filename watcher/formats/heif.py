@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import BinaryIO, ClassVar
 
-from watcher.errors import TooLarge, UnsupportedFormat, VerifyFailed
-from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
+from watcher.errors import UnsupportedFormat, VerifyFailed
+from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized, read_whole
 from watcher.formats.heif_boxes import AVIF_BRANDS, Layout, is_image, layout
 from watcher.formats.heif_decode import HeifMetadata, open_primary
 from watcher.formats.heif_findings import box_findings, item_findings, metadata_findings
@@ -25,14 +25,6 @@ from watcher.formats.heif_output import (
 from watcher.rules.profile import Profile
 
 MAX_HEIF_BYTES = 512 * 1024 * 1024
-
-
-def _read_all(stream: BinaryIO) -> bytes:
-    stream.seek(0)
-    data = stream.read(MAX_HEIF_BYTES + 1)
-    if len(data) > MAX_HEIF_BYTES:
-        raise TooLarge(f"HEIF file larger than {MAX_HEIF_BYTES:,} bytes")
-    return data
 
 
 def _open(data: bytes) -> tuple[Layout, bool]:
@@ -56,7 +48,7 @@ class HeifHandler:
         return is_image(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
-        data = _read_all(source)
+        data = read_whole(source, MAX_HEIF_BYTES, "HEIF")
         found, avif = _open(data)
         metadata, _decode = open_primary(data, avif)
         findings = _findings(found, metadata)
@@ -66,7 +58,7 @@ class HeifHandler:
         return Inventory(format=self.name, findings=tuple(findings), width=width, height=height)
 
     def sanitize(self, source: BinaryIO, output: BinaryIO, profile: Profile) -> Sanitized:
-        data = _read_all(source)
+        data = read_whole(source, MAX_HEIF_BYTES, "HEIF")
         found, avif = _open(data)
         metadata, decode = open_primary(data, avif)
         log = RemovalLog()
@@ -90,10 +82,10 @@ class HeifHandler:
         return Sanitized("heif", extension, False, log.removed(), log.kept(), tuple(notes))
 
     def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
-        original = _read_all(source)
+        original = read_whole(source, MAX_HEIF_BYTES, "HEIF")
         _found, avif = _open(original)
         metadata, _decode = open_primary(original, avif)
-        written = _read_all(output)
+        written = read_whole(output, MAX_HEIF_BYTES, "HEIF")
         icc_allowed = profile.keeps("color_profile")
         if result.format == "jpeg":
             check_jpeg(output, icc_allowed)

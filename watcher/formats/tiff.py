@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import BinaryIO, ClassVar
 
-from watcher.errors import CorruptMedia, TooLarge, UnsupportedFormat, VerifyFailed
-from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
+from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed
+from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized, read_whole
 from watcher.formats.tiff_findings import ifd0_findings, page_findings
 from watcher.formats.tiff_pixels import decode_pixels
 from watcher.formats.tiff_structure import Header, Ifd, first_integer, image_data, read_chain, read_header
@@ -20,14 +20,6 @@ from watcher.rules.profile import Profile
 MAX_TIFF_BYTES = 2 * 1024 * 1024 * 1024
 COMPRESSION = 259
 JPEG_COMPRESSIONS = (6, 7)  # old-style and new-style JPEG-in-TIFF
-
-
-def _read_all(source: BinaryIO) -> bytes:
-    source.seek(0)
-    data = source.read(MAX_TIFF_BYTES + 1)
-    if len(data) > MAX_TIFF_BYTES:
-        raise TooLarge(f"TIFF file larger than {MAX_TIFF_BYTES:,} bytes")
-    return data
 
 
 def _parse(data: bytes) -> tuple[Header, tuple[Ifd, ...]]:
@@ -52,7 +44,7 @@ class TiffHandler:
         return head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+", b"IIU\0", b"IIRO", b"IIRS", b"MMOR")
 
     def inspect(self, source: BinaryIO) -> Inventory:
-        data = _read_all(source)
+        data = read_whole(source, MAX_TIFF_BYTES, "TIFF")
         header, pages = _parse(data)
         findings: list[Finding] = list(ifd0_findings(data, header, pages[0], frozenset(STRUCTURAL)))
         findings += page_findings(header, pages)
@@ -64,7 +56,7 @@ class TiffHandler:
         )
 
     def sanitize(self, source: BinaryIO, output: BinaryIO, profile: Profile) -> Sanitized:
-        data = _read_all(source)
+        data = read_whole(source, MAX_TIFF_BYTES, "TIFF")
         header, pages = _parse(data)
         ifd0 = pages[0]
         image = image_data(data, ifd0, header.order)
@@ -91,8 +83,8 @@ class TiffHandler:
         return Sanitized(self.name, self.extension, True, log.removed(), log.kept(), notes)
 
     def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
-        written = _read_all(output)
-        original = _read_all(source)
+        written = read_whole(output, MAX_TIFF_BYTES, "TIFF")
+        original = read_whole(source, MAX_TIFF_BYTES, "TIFF")
         try:
             header = read_header(written)
             ifd0 = read_chain(written, header)[0]
