@@ -77,10 +77,14 @@ class _DeferredLogger:
     """Stands in for structlog's logger until the first message: importing structlog costs a one-shot
     `sharesafe clean` about a fifth of its start-up, and most runs of it never log an event."""
 
-    def __getattr__(self, name: str) -> Any:
-        import structlog
+    _logger: Any = None  # structlog's lazy proxy, made once (it reads the configuration on each call)
 
-        return getattr(structlog.get_logger("sharesafe"), name)
+    def __getattr__(self, name: str) -> Any:
+        if _DeferredLogger._logger is None:
+            import structlog
+
+            _DeferredLogger._logger = structlog.get_logger("sharesafe")
+        return getattr(_DeferredLogger._logger, name)
 
 
 def get_logger() -> structlog.typing.FilteringBoundLogger:
