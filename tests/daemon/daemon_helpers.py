@@ -123,12 +123,12 @@ def crash_on_poison(
     *,
     name: str | None = None,
     zones: Mapping[str, Zone] | None = None,
-    sync_folder: bool = True,
+    stage: bool = False,
 ) -> FileRecord:
     """``process_file``, except that a file named ``poison*`` kills the worker process running it, as a
     crash in a codec would (module level, so a worker process can be handed it by reference)."""
     if source.name.startswith("poison"):
         os._exit(70)
     return process_file(
-        source, relative, destination, profile, name=name, zones=zones, sync_folder=sync_folder
+        source, relative, destination, profile, name=name, zones=zones, stage=stage
     )

@@ -174,7 +174,7 @@ def test_a_batch_syncs_each_output_folder_once_after_its_files_and_fails_those_i
     steps: list[Any] = []
 
     def processor(*args: Any, **kwargs: Any) -> FileRecord:
-        steps.append(("publish", Path(args[1]).as_posix(), kwargs["sync_folder"]))
+        steps.append(("publish", Path(args[1]).as_posix(), kwargs["stage"]))
         return process_file(*args, **kwargs)
 
     def sync(folders: set[Path]) -> None:
@@ -188,7 +188,7 @@ def test_a_batch_syncs_each_output_folder_once_after_its_files_and_fails_those_i
         rig.add(name)
     items = [Item(rig.inbox / name, PurePath(name), rig.share, PLAIN, None, {}) for name in names]
     outcomes = run_batch(items, processor)
-    assert steps[:4] == [("publish", name, False) for name in names]
+    assert steps[:4] == [("publish", name, True) for name in names]
     assert sorted(steps[4:]) == [("sync", "."), ("sync", "2024"), ("sync", "unsyncable")]
     assert [isinstance(outcome, FileRecord) and outcome.status for outcome in outcomes] == [
         "published",

@@ -11,7 +11,10 @@ import pytest
 from watcher.errors import PublishError
 from watcher.pipeline.publish import (
     OUTPUT_MODE,
+    Staged,
     check_relative,
+    commit_staged,
+    discard_staged,
     is_temp_name,
     remove_stale_temp_files,
     temp_output,
@@ -96,3 +99,45 @@ def test_destination_faults_become_publish_errors_with_a_plain_reason(
     monkeypatch.setattr(os, "open", failing_open)
     with pytest.raises(PublishError, match=message), temp_output(tmp_path, ()):
         pass
+
+
+def _staged(destination: Path, folder: tuple[str, ...], payload: bytes, final: str) -> Staged:
+    with temp_output(destination, folder) as out:
+        out.file.write(payload)
+        return out.stage(final)
+
+
+def test_a_staged_output_stays_hidden_until_committed(tmp_path: Path) -> None:
+    staged = _staged(tmp_path, ("a",), b"payload", "final.jpg")
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [staged.temp]
+    assert is_temp_name(staged.temp)
+    assert commit_staged([staged]) == [None]
+    final = tmp_path / "a" / "final.jpg"
+    assert final.read_bytes() == b"payload"
+    assert final.stat().st_mode & 0o777 == OUTPUT_MODE
+    assert [p.name for p in final.parent.iterdir()] == ["final.jpg"]
+
+
+def test_a_staged_output_is_not_published_into_a_folder_swapped_since(tmp_path: Path) -> None:
+    staged = _staged(tmp_path, ("a",), b"payload", "final.jpg")
+    (tmp_path / "a").rename(tmp_path / "elsewhere")
+    (tmp_path / "a").mkdir()
+    [error] = commit_staged([staged])
+    assert error is not None and "replaced" in error
+    assert list((tmp_path / "a").iterdir()) == []
+
+
+def test_a_staged_output_whose_temp_file_vanished_is_reported_not_published(tmp_path: Path) -> None:
+    kept = _staged(tmp_path, (), b"one", "one.jpg")
+    lost = _staged(tmp_path, (), b"two", "two.jpg")
+    (tmp_path / lost.temp).unlink()
+    first, second = commit_staged([kept, lost])
+    assert first is None
+    assert second is not None and "cannot publish" in second
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.jpg"]
+
+
+def test_discarded_staged_outputs_leave_nothing_behind(tmp_path: Path) -> None:
+    staged = [_staged(tmp_path, ("x",), b"data", f"{n}.jpg") for n in range(3)]
+    discard_staged(staged)
+    assert list((tmp_path / "x").iterdir()) == []

@@ -1,9 +1,11 @@
 """A batch: the files one worker takes from a backlog at once, sanitized in one call, synced once.
 
 Handing a worker process one file at a time costs a round trip, a folder fsync and a ledger commit per file;
-during a backlog that bookkeeping competed with the sanitizing itself for the cores. A batch publishes each
-file without syncing its folder, then fsyncs every folder that received files once, and only then returns:
-whatever it reports as published survives a power loss by the time the ledger records it.
+during a backlog that bookkeeping competed with the sanitizing itself for the cores. A batch is staged
+(each file sanitized, verified and left complete in its temp file), then committed (each file fsynced and
+renamed into place, then every folder that received files fsynced once), and only then recorded: whatever
+it reports as published survives a power loss by the time the ledger records it. A worker process stages;
+the daemon's thread commits, so the process takes its next batch while this one waits for the disk.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Protocol
 
 from watcher.errors import PublishError, SourceError
 from watcher.pipeline import FileRecord
-from watcher.pipeline.batch import output_folders
+from watcher.pipeline.batch import commit_records, output_folders
 from watcher.pipeline.publish import sync_folders
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
@@ -36,7 +38,7 @@ class Processor(Protocol):
         *,
         name: str | None = None,
         zones: Mapping[str, Zone] | None = None,
-        sync_folder: bool = True,
+        stage: bool = False,
     ) -> FileRecord: ...
 
 
@@ -70,9 +72,27 @@ BatchRunner = Callable[[Sequence[Item]], list[Outcome]]
 def run_batch(
     items: Sequence[Item], processor: Processor, each: AbstractContextManager[object] | None = None
 ) -> list[Outcome]:
-    """Each item through ``processor`` (inside ``each``, entered anew per file) without a folder fsync,
-    then one fsync per folder that received a file. A file's own problem fails that file only."""
-    return _synced([_run_one(item, processor, each or contextlib.nullcontext()) for item in items])
+    """``stage_batch`` then ``commit_batch``, in this thread."""
+    return commit_batch(stage_batch(items, processor, each))
+
+
+def stage_batch(
+    items: Sequence[Item], processor: Processor, each: AbstractContextManager[object] | None = None
+) -> list[Outcome]:
+    """Each item through ``processor`` (inside ``each``, entered anew per file), its output staged, not yet
+    published. A file's own problem fails that file only."""
+    return [_run_one(item, processor, each or contextlib.nullcontext()) for item in items]
+
+
+def commit_batch(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Publish a staged batch: each staged file fsynced and renamed into place, then one fsync per folder
+    that received a file. A file that cannot be published fails (and is redone under the same name)."""
+    committed = list(outcomes)
+    for index, error in commit_records(outcomes).items():
+        record = outcomes[index]
+        assert isinstance(record, FileRecord)
+        committed[index] = Failed(error) if error else record.committed(None)
+    return _synced(committed)
 
 
 def _run_one(item: Item, processor: Processor, each: AbstractContextManager[object]) -> Outcome:
@@ -85,7 +105,7 @@ def _run_one(item: Item, processor: Processor, each: AbstractContextManager[obje
                 item.profile,
                 name=item.name,
                 zones=item.zones,
-                sync_folder=False,
+                stage=True,
             )
     except (SourceError, PublishError) as error:
         return Failed(str(error))

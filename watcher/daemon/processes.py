@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from watcher.daemon.batches import Item, Outcome, Processor, run_batch
+from watcher.daemon.batches import Item, Outcome, Processor, commit_batch, stage_batch
 from watcher.pipeline import process_file
 
 _PARENT_CHECK_SECONDS = 1.0
@@ -38,9 +38,9 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
-def _run_batch_in_worker(items: Sequence[Item], processor: Processor) -> list[Outcome]:
+def _stage_batch_in_worker(items: Sequence[Item], processor: Processor) -> list[Outcome]:
     # ``_busy`` is held for each file, so an orphaned worker exits between two files, never inside one.
-    return run_batch(items, processor, each=_busy)
+    return stage_batch(items, processor, each=_busy)
 
 
 def _started() -> None:
@@ -76,7 +76,7 @@ class ProcessRunner:
     def __call__(self, items: Sequence[Item]) -> list[Outcome]:
         pool = self._pool()
         try:
-            return pool.submit(_run_batch_in_worker, items, self._processor).result()
+            staged = pool.submit(_stage_batch_in_worker, items, self._processor).result()
         except BrokenProcessPool:
             # A worker process died (a codec crashed, the kernel's OOM killer...): start afresh next time;
             # the caller records the batch's files as failed, to be retried with back-off.
@@ -85,6 +85,8 @@ class ProcessRunner:
                     self._executor = None
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+        # Committed here, in the daemon's thread: the process is already sanitizing its next batch.
+        return commit_batch(staged)
 
     def warm_up(self) -> None:
         """Start the worker processes now (before the daemon starts its threads, so they can be forked)."""

@@ -210,6 +210,8 @@ class JobRunner:
         for watch, job, outcome in done:
             if isinstance(outcome, Failed):
                 finished.append(Finished(job, "failed", error=outcome.reason))
+            elif outcome.status == "staged":  # a runner that never committed it: nothing was published
+                finished.append(Finished(job, "failed", error=INTERNAL_ERROR))
             elif outcome.status == "published":
                 self._remove_replaced_output(watch, job.previous_output, outcome.output)
                 name = stem_of(outcome.output, watch.config.profile)

@@ -6,13 +6,13 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from watcher.errors import PublishError, SourceError
 from watcher.pipeline.process import process_file
-from watcher.pipeline.publish import sync_folders
+from watcher.pipeline.publish import commit_staged, discard_staged, sync_folders
 from watcher.pipeline.record import FileRecord
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
@@ -63,7 +63,8 @@ def collect(
 
 
 def run_task(task: Task) -> FileRecord:
-    """One task, never raising for a per-file problem: retryable errors become refusals here."""
+    """One task, never raising for a per-file problem: retryable errors become refusals here. A published
+    file comes back "staged": ``commit`` publishes it."""
     if task.skip_reason is not None:
         return FileRecord(source=str(task.source), output=None, status="skipped", reason=task.skip_reason)
     try:
@@ -75,11 +76,44 @@ def run_task(task: Task) -> FileRecord:
             task.destination,
             task.profile,
             zones=task.zones,
-            sync_folder=False,
+            stage=True,
             hash_source=False,
         )
     except (SourceError, PublishError) as err:
         return FileRecord(source=str(task.source), output=None, status="refused", reason=str(err))
+
+
+def run_chunk(tasks: Sequence[Task]) -> list[FileRecord]:
+    """Tasks in a worker process. If the worker is stopped (Ctrl-C), the outputs it staged but never handed
+    back are removed: nobody else knows of them."""
+    records: list[FileRecord] = []
+    try:
+        for task in tasks:
+            records.append(run_task(task))
+    except BaseException:
+        discard_staged([record.staged for record in records if record.staged is not None])
+        raise
+    return records
+
+
+def commit_records(records: Sequence[object]) -> dict[int, str | None]:
+    """Publish the staged FileRecords among ``records`` (fsync, rename; not their folders' fsync). Returns
+    {index: None once published, or the reason it was not}."""
+    staged = [
+        (index, record.staged)
+        for index, record in enumerate(records)
+        if isinstance(record, FileRecord) and record.staged is not None
+    ]
+    errors = commit_staged([item for _, item in staged])
+    return {index: error for (index, _), error in zip(staged, errors, strict=True)}
+
+
+def commit(records: Sequence[FileRecord]) -> list[FileRecord]:
+    """``records`` with the staged ones published, or refused with the reason they could not be."""
+    done = list(records)
+    for index, error in commit_records(records).items():
+        done[index] = records[index].committed(error)
+    return done
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -88,14 +122,51 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context(method)
 
 
+def _chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
+    # Small enough that every process stays busy to the end and the committer follows closely; large
+    # enough that the round trips do not show.
+    size = max(1, min(32, len(tasks) // (jobs * 8)))
+    return [tasks[start : start + size] for start in range(0, len(tasks), size)]
+
+
 def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
-    """Records in task order, produced by ``jobs`` processes (in-process when jobs is 1 or few files)."""
+    """Records in task order, produced by ``jobs`` processes (in-process when jobs is 1 or few files).
+
+    The processes sanitize and stage; this process commits each file as its chunk comes back, so the
+    fsyncs overlap with the sanitizing of the next files. Stopped early (Ctrl-C, or the caller stops
+    reading), the outputs staged and not yet committed are removed.
+    """
     if jobs <= 1 or len(tasks) < _POOL_THRESHOLD:
-        yield from map(run_task, tasks)
+        for task in tasks:
+            yield from commit([run_task(task)])
         return
-    chunk = max(1, min(32, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
-        yield from pool.map(run_task, tasks, chunksize=chunk)
+        futures = [pool.submit(run_chunk, chunk) for chunk in _chunks(tasks, jobs)]
+        received: list[FileRecord] = []
+        unread = 0  # futures[unread:] have not been read yet
+        try:
+            while unread < len(futures):
+                received = futures[unread].result()
+                unread += 1
+                while received:
+                    record = commit(received[:1])[0]
+                    received = received[1:]
+                    yield record
+        finally:
+            if received or unread < len(futures):
+                for future in futures[unread:]:
+                    future.cancel()
+                pool.shutdown(wait=True)
+                _discard(received, futures[unread:])
+
+
+def _discard(received: list[FileRecord], unread: list[Future[list[FileRecord]]]) -> None:
+    """The staged outputs of an interrupted run: those received, and those of chunks finished since."""
+    records = list(received)
+    for future in unread:
+        if future.done() and not future.cancelled() and future.exception() is None:
+            records.extend(future.result())
+    discard_staged([record.staged for record in records if record.staged is not None])
 
 
 def output_folders(records: Sequence[object]) -> dict[Path, list[int]]:

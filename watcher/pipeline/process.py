@@ -24,7 +24,7 @@ from watcher.formats.base import Handler
 from watcher.log import get_logger
 from watcher.pipeline import limits, naming, privacy_stage
 from watcher.pipeline.detect import describe_unsupported, detect
-from watcher.pipeline.publish import check_relative, temp_output
+from watcher.pipeline.publish import Staged, check_relative, temp_output
 from watcher.pipeline.record import FileRecord
 from watcher.pipeline.sanitize import sanitize_and_verify
 from watcher.pipeline.source import SourceState, check_unchanged, hash_stream, open_source
@@ -92,6 +92,10 @@ def _publish(
     digest = hash_stream(src) if options.hash_source else None
     folder = privacy_stage.output_folder(check_relative(relative), profile)
     mtime = privacy_stage.output_time(profile, decided.capture, now)
+    # A date name is reserved by an empty placeholder under that name: such a file is committed at once,
+    # so the placeholder never stands in the share-safe folder for longer than a rename.
+    placeholder = profile.names == "date" and options.name is None
+    staged: Staged | None = None
     with temp_output(destination, folder) as out:
         result = sanitize_and_verify(handler, src, out, profile)
         check_unchanged(src, state)
@@ -100,9 +104,12 @@ def _publish(
         )
         try:
             privacy_stage.set_file_time(out, mtime)
-            out.commit(name, sync_folder=options.sync_folder)
+            if options.stage and not placeholder:
+                staged = out.stage(name)
+            else:
+                out.commit(name, sync_folder=not options.stage)
         finally:
-            if not out.committed and profile.names == "date" and options.name is None:
+            if not out.committed and placeholder:
                 with contextlib.suppress(OSError):  # the empty placeholder reserving the date name
                     os.unlink(name, dir_fd=out.folder_fd)
         bytes_out = out.size()
@@ -119,7 +126,7 @@ def _publish(
     return FileRecord(
         source=str(source),
         output=str(output),
-        status="published",
+        status="published" if staged is None else "staged",
         format=result.format,
         removed=result.removed,
         kept=result.kept,
@@ -129,6 +136,7 @@ def _publish(
         notes=notes,
         source_sha256=digest,
         companions=companions,
+        staged=staged,
     )
 
 
@@ -137,7 +145,7 @@ class _Options:
     name: str | None
     zones: Mapping[str, Zone]
     now: Callable[[], float]
-    sync_folder: bool
+    stage: bool
     hash_source: bool
 
 
@@ -150,16 +158,18 @@ def process_file(
     name: str | None = None,
     zones: Mapping[str, Zone] | None = None,
     now: Callable[[], float] = time.time,
-    sync_folder: bool = True,
+    stage: bool = False,
     hash_source: bool = True,
 ) -> FileRecord:
     """Sanitize ``source`` into ``destination / relative`` (extension fixed to the real format).
 
     ``name`` is an output stem chosen by the caller (the daemon keeps random names stable in its ledger);
     otherwise the profile's ``names`` rule picks one. ``zones`` are the configuration's private zones;
-    ``now`` is the clock for publish times and date names. ``sync_folder=False`` leaves the output
-    folder's fsync to the caller (a batch syncs each folder once at its end). ``hash_source=False`` skips the
-    source's sha256 (the record's ``source_sha256`` is then None): only a ledger needs it.
+    ``now`` is the clock for publish times and date names. ``stage=True`` leaves a published output in its
+    temp file, for the caller to commit with ``publish.commit_staged`` (the record's status is then
+    "staged"); files it cannot stage are committed at once, and either way the folder's fsync is the
+    caller's. ``hash_source=False`` skips the source's sha256 (the record's ``source_sha256`` is then None):
+    only a ledger needs it.
 
     Bad files come back as a refused record with a reason. Problems worth retrying later (the source
     vanished or changed, the destination is full or read-only) raise SourceError or PublishError.
@@ -167,7 +177,7 @@ def process_file(
     src, state = open_source(source)
     with src:
         try:
-            options = _Options(name, zones or {}, now, sync_folder, hash_source)
+            options = _Options(name, zones or {}, now, stage, hash_source)
             return _publish(source, relative, destination, profile, src, state, options)
         except (SourceError, PublishError):
             raise

@@ -3,6 +3,11 @@
 Every step works relative to an open folder descriptor reached without following symlinks, so a symlink
 planted in the destination (or swapped in while we work) can never redirect a write outside it. A reader of
 the destination sees either the old file, the complete new file, or nothing: never a partial file.
+
+Publishing can also happen in two steps: a worker *stages* a verified output (its complete temp file stays
+in the output folder) and another process *commits* it later (fsync, then rename). Many files run through
+the pipeline at once that way: the workers go on sanitizing while the committer waits for the disk, instead
+of every worker stopping at each fsync. The order stays the same, so the guarantee does too.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from watcher.errors import PublishError
 
@@ -70,11 +75,23 @@ def open_folder(destination: Path, parts: tuple[str, ...]) -> int:
     return fd
 
 
-class TempOutput:
-    """A hidden temp file in an open destination folder; ``commit`` renames it into place."""
+class Staged(NamedTuple):
+    """A verified output waiting in its temp file for ``commit_staged`` (picklable: a worker process
+    stages, the process that records the result commits)."""
 
-    def __init__(self, folder_fd: int) -> None:
+    folder: str  # the output folder
+    identity: tuple[int, int]  # the folder's (st_dev, st_ino) when staged: a folder swapped since is refused
+    temp: str  # the temp file's name in it
+    final: str  # the name it is published under
+
+
+class TempOutput:
+    """A hidden temp file in an open destination folder; ``commit`` renames it into place, ``stage`` leaves
+    it complete for ``commit_staged``."""
+
+    def __init__(self, folder_fd: int, folder: str = "") -> None:
         self.folder_fd = folder_fd
+        self.folder = folder
         self.name = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
@@ -103,6 +120,17 @@ class TempOutput:
             raise PublishError(f"cannot publish the file: {_describe(err)}") from err
         self.committed = True
 
+    def stage(self, final_name: str) -> Staged:
+        """Leave the complete output in its temp file for ``commit_staged`` to fsync and rename."""
+        try:
+            self.file.flush()
+            os.fchmod(self.file.fileno(), OUTPUT_MODE)
+            folder = os.fstat(self.folder_fd)
+        except OSError as err:
+            raise PublishError(f"cannot publish the file: {_describe(err)}") from err
+        self.committed = True  # kept: from here on the temp file is commit_staged's or discard_staged's
+        return Staged(self.folder, (folder.st_dev, folder.st_ino), self.name, final_name)
+
     def discard(self) -> None:
         # Closing flushes what is still buffered: on a full disk that fails again, and must not hide
         # the first error nor keep the temp file from being removed (the descriptor is closed anyway).
@@ -118,7 +146,7 @@ def temp_output(destination: Path, folder: tuple[str, ...]) -> Iterator[TempOutp
     """A temp output in destination/folder, removed again unless committed."""
     folder_fd = open_folder(destination, folder)
     try:
-        out = TempOutput(folder_fd)
+        out = TempOutput(folder_fd, str(destination.joinpath(*folder)))
         try:
             yield out
         except Exception as err:
@@ -142,6 +170,71 @@ def _destination_full(err: BaseException) -> OSError | None:
             return current
         current = current.__cause__ or current.__context__
     return None
+
+
+def _open_staged_folder(folder: str, identity: tuple[int, int]) -> int:
+    fd = os.open(folder, _DIR_FLAGS)
+    found = os.fstat(fd)
+    if (found.st_dev, found.st_ino) != identity:
+        os.close(fd)
+        raise OSError(errno.ESTALE, "the output folder was replaced while the file was being sanitized")
+    return fd
+
+
+def _by_folder(staged: Sequence[Staged]) -> dict[tuple[str, tuple[int, int]], list[int]]:
+    groups: dict[tuple[str, tuple[int, int]], list[int]] = {}
+    for index, item in enumerate(staged):
+        groups.setdefault((item.folder, item.identity), []).append(index)
+    return groups
+
+
+def _sync_and_rename(folder_fd: int, item: Staged) -> None:
+    fd = os.open(item.temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(item.temp, item.final, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+
+
+def commit_staged(staged: Sequence[Staged]) -> list[str | None]:
+    """Publish staged outputs: fsync each and rename it into place (the folders' fsync is the caller's, once
+    per batch: ``sync_folders``). Returns, per item, None once published or the reason it was not (its temp
+    file is then removed: the file is to be sanitized again)."""
+    errors: list[str | None] = [None] * len(staged)
+    for (folder, identity), indexes in _by_folder(staged).items():
+        try:
+            folder_fd = _open_staged_folder(folder, identity)
+        except OSError as err:
+            for index in indexes:
+                errors[index] = f"cannot publish the file: {_describe(err)}"
+            continue
+        try:
+            for index in indexes:
+                try:
+                    _sync_and_rename(folder_fd, staged[index])
+                except OSError as err:
+                    errors[index] = f"cannot publish the file: {_describe(err)}"
+                    with contextlib.suppress(OSError):
+                        os.unlink(staged[index].temp, dir_fd=folder_fd)
+        finally:
+            os.close(folder_fd)
+    return errors
+
+
+def discard_staged(staged: Sequence[Staged]) -> None:
+    """Remove staged outputs that will not be committed (the run was interrupted)."""
+    for (folder, identity), indexes in _by_folder(staged).items():
+        try:
+            folder_fd = _open_staged_folder(folder, identity)
+        except OSError:
+            continue
+        try:
+            for index in indexes:
+                with contextlib.suppress(OSError):
+                    os.unlink(staged[index].temp, dir_fd=folder_fd)
+        finally:
+            os.close(folder_fd)
 
 
 def sync_folders(folders: set[Path]) -> None:

@@ -7,11 +7,15 @@ It carries names of what was removed, never values.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["published", "refused", "skipped"]
+from watcher.pipeline.publish import Staged
+
+# "staged": sanitized and verified, waiting in its temp file to be committed (never reported as such).
+Status = Literal["published", "refused", "skipped", "staged"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,13 @@ class FileRecord:
     source_sha256: str | None = None  # of the exact bytes that were sanitized (one consistent version)
     watch: str | None = None  # the daemon's watch name; None for `clean`
     companions: tuple[str, ...] = ()  # further files published from this source (a motion photo's video)
+    staged: Staged | None = None  # while the status is "staged": the temp file to commit
+
+    def committed(self, error: str | None) -> FileRecord:
+        """This staged record once ``publish.commit_staged`` has run: published, or refused with its error."""
+        if error is None:
+            return dataclasses.replace(self, status="published", staged=None)
+        return dataclasses.replace(self, output=None, status="refused", reason=error, staged=None)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of `clean --json` and the removal log (one object per input)."""
