@@ -11,7 +11,8 @@ JPEGs, repeated to reach the count), then times, on that same batch and in the s
   exiftool keep ICC+orient  the exiftool configuration that keeps what sharesafe keeps
   mat2                      re-encodes via GdkPixbuf/cairo
   sharesafe clean           lossless rebuild + verify + fsync + atomic rename
-Each tool runs --repeat times (mat2 once) into a fresh output folder; the best time counts. Prints files/s
+Each tool runs --repeat times (mat2 once) into a fresh output folder, the tools taking turns round after
+round; the best time counts. Prints files/s
 and each tool's speed as a ratio to sharesafe's (>1 means faster than sharesafe).
 """
 
@@ -127,16 +128,26 @@ def _mat2(files: list[str], out: Path) -> None:
     run(["mat2", "--lightweight", *[str(out / Path(f).name) for f in files]])
 
 
-def best_time(action: Callable[[Path], None], work: Path, repeat: int) -> float:
-    best = float("inf")
+def timed(action: Callable[[Path], None], out: Path) -> float:
+    out.mkdir()
+    subprocess.run(["sync"], check=False)
+    started = time.perf_counter()
+    action(out)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out)
+    return seconds
+
+
+def best_times(actions: dict[str, Callable[[Path], None]], work: Path, repeat: int) -> dict[str, float]:
+    """Each tool's best time. The tools take turns, round after round, so a busy moment of a shared
+    machine slows one round of every tool rather than all rounds of one."""
+    best = dict.fromkeys(actions, float("inf"))
     for attempt in range(repeat):
-        out = work / f"out-{attempt}"
-        out.mkdir()
-        subprocess.run(["sync"], check=False)
-        started = time.perf_counter()
-        action(out)
-        best = min(best, time.perf_counter() - started)
-        shutil.rmtree(out)
+        for name, action in actions.items():
+            # mat2 takes minutes per run and is hundreds of times slower: one run says enough.
+            if name == "mat2" and attempt:
+                continue
+            best[name] = min(best[name], timed(action, work / "out"))
     return best
 
 
@@ -155,14 +166,14 @@ def main() -> int:
         batch = build_batch(batch_dir, args.files)
         megabytes = sum(p.stat().st_size for p in batch) / 1e6
         print(f"batch: {len(batch)} JPEGs, {megabytes:.1f} MB, best of {args.repeat}")
-        times = {}
+        actions = {}
         for name, action in tools(batch_dir).items():
             ours = name.startswith(("sharesafe", "python"))  # run from this venv, not looked up on PATH
             if name in args.skip or (shutil.which(name.split()[0]) is None and not ours):
                 print(f"  {name}: skipped")
                 continue
-            # mat2 takes minutes per run and is hundreds of times slower: one run says enough.
-            times[name] = best_time(action, work, 1 if name == "mat2" else args.repeat)
+            actions[name] = action
+        times = best_times(actions, work, args.repeat)
         ours = len(batch) / times["sharesafe clean"]
         print(f"{'tool':<26}{'seconds':>9}{'files/s':>10}{'vs sharesafe':>14}")
         for name, seconds in times.items():
