@@ -172,6 +172,44 @@ def test_verify_rejects_an_output_with_a_comment_or_trailer() -> None:
             HANDLER.verify(io.BytesIO(tampered), io.BytesIO(source), STRICT, result)
 
 
+PROGRESSIVE = CORPUS / "immich-app__test-assets/metadata/faces/portrait.jpg"
+
+
+def _scan_starts(data: bytes) -> list[int]:
+    """Where each scan's entropy-coded data starts in ``data``."""
+    return [
+        item.offset + 4 + len(item.payload)
+        for item in SegmentReader(io.BytesIO(data)).segments()
+        if not isinstance(item, bytes) and item.name == "SOS"
+    ]
+
+
+def test_verify_compares_every_scan_of_a_progressive_jpeg_with_the_source() -> None:
+    source = PROGRESSIVE.read_bytes()
+    output = io.BytesIO()
+    result = HANDLER.sanitize(io.BytesIO(source), output, STRICT)
+    cleaned = output.getvalue()
+    starts = _scan_starts(cleaned)
+    assert len(starts) > 2, "the sample must be progressive"
+    HANDLER.verify(io.BytesIO(cleaned), io.BytesIO(source), STRICT, result)
+    middle = starts[1] + 10
+    longer = cleaned[:middle] + b"\x00" + cleaned[middle:]
+    runs_on = cleaned[:-2] + b"\x12\x34" + cleaned[-2:]
+    last_sos = cleaned.rfind(b"\xff\xda")
+    a_scan_short = cleaned[:last_sos] + b"\xff\xd9"
+    for tampered in (longer, runs_on, a_scan_short):
+        with pytest.raises(VerifyFailed):
+            HANDLER.verify(io.BytesIO(tampered), io.BytesIO(source), STRICT, result)
+
+
+def test_scans_are_found_in_a_source_read_from_the_middle_of_a_stream() -> None:
+    stream = io.BytesIO(b"x" * 1000 + ORIENTATION_6.read_bytes())
+    stream.seek(1000)
+    output = io.BytesIO()
+    result = HANDLER.sanitize(stream, output, STRICT)
+    HANDLER.verify(output, stream, STRICT, result)  # raises if the noted scans point at the wrong bytes
+
+
 def test_inspect_sorts_every_corpus_finding_into_a_category() -> None:
     inspected = 0
     for path in JPEGS:

@@ -33,6 +33,7 @@ from watcher.formats.jpeg_segments import (
     ScanChecksum,
     Segment,
     SegmentReader,
+    SourceScans,
 )
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
@@ -78,18 +79,20 @@ class JpegHandler:
 
     def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> Inventory:
         output.seek(0)
+        # A lossless rebuild noted where the source's scans lie: each output scan is compared with them.
+        scans = SourceScans(source, result.image_digest) if result.image_digest is not None else None
         try:
-            output_digest, inventory = _check_output(output, profile)
+            output_digest, inventory = _check_output(output, profile, scans)
         except CorruptMedia as error:
             raise VerifyFailed(f"the output does not re-read as a complete JPEG: {error}") from None
-        if result.image_digest is not None:
-            expected = result.image_digest
-        else:
-            source.seek(0)
-            source_digest, orientation = image_digest(source)
-            rotated = profile.orientation == "apply" and orientation not in (None, 1)
-            expected = output_digest if rotated or not result.lossless else source_digest
-        if expected != output_digest:
+        if scans is not None:
+            if output_digest != scans.coding or not scans.all_seen():
+                raise VerifyFailed("the output's compressed image data differs from the source's")
+            return inventory
+        source.seek(0)
+        source_digest, orientation = image_digest(source)
+        rotated = profile.orientation == "apply" and orientation not in (None, 1)
+        if result.lossless and not rotated and source_digest != output_digest:
             raise VerifyFailed("the output's compressed image data differs from the source's")
         return inventory
 
@@ -115,16 +118,17 @@ def image_digest(stream: BinaryIO) -> tuple[str, int | None]:
     return digest.hexdigest(), orientation
 
 
-def _check_output(output: BinaryIO, profile: Profile) -> tuple[str, Inventory]:
+def _check_output(output: BinaryIO, profile: Profile, scans: SourceScans | None) -> tuple[str, Inventory]:
     """Re-read our own output; raise VerifyFailed for any segment outside the keep-list. Returns the
-    picture's checksum and what ``inspect`` would list, gathered in the same pass."""
+    picture's checksum (of the coding segments alone when ``scans`` checks the scans against the source's)
+    and what ``inspect`` would list, gathered in the same pass."""
     reader = SegmentReader(output)
     digest = ScanChecksum()
     seen: set[str] = set()  # EXIF and XMP: one of each at most
     findings: list[Finding] = []
     icc = IccChunks()
     size: tuple[int, int] | None = None
-    for item in reader.segments():
+    for item in reader.segments(scans):
         if isinstance(item, bytes):
             digest.update(item)
         elif item.marker in CODING_MARKERS:

@@ -28,7 +28,7 @@ from watcher.formats.jpeg_segments import (
     SOF_MARKERS,
     SOI,
     SOS,
-    ScanChecksum,
+    PictureRecord,
     Segment,
     SegmentReader,
 )
@@ -41,7 +41,7 @@ MAX_PENDING_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Rebuilt:
-    digest: str  # ScanChecksum of the image-coding segments and entropy data
+    digest: str  # PictureRecord.digest(): the coding segments' checksum and the scans' source extents
     width: int | None
     height: int | None
     orientation: int | None  # the source's EXIF Orientation (1..8) when readable
@@ -67,8 +67,8 @@ class _Header:
 
 def rebuild(source: BinaryIO, output: BinaryIO, profile: Profile, log: RemovalLog) -> Rebuilt:
     """Copy ``source`` to ``output`` keeping only decoding segments and what ``profile`` keeps."""
+    picture = PictureRecord(source.tell())
     reader = SegmentReader(source)
-    digest = ScanChecksum()
     header = _Header()
     pending: list[bytes] = []
     held = 0
@@ -76,12 +76,14 @@ def rebuild(source: BinaryIO, output: BinaryIO, profile: Profile, log: RemovalLo
     size: tuple[int, int] | None = None
     for item in reader.segments():
         if isinstance(item, bytes):
-            digest.update(item)
+            picture.entropy(item)
             output.write(item)
         elif item.marker in CODING_MARKERS:
             check_coding_segment(item)
             encoded = item.encoded()
-            digest.update(encoded)
+            picture.coding(encoded)
+            if item.marker == SOS:
+                picture.scan(item)
             if item.marker in SOF_MARKERS and size is None:
                 size = _frame_size(item)
             if item.marker == SOS and not started:
@@ -104,7 +106,7 @@ def rebuild(source: BinaryIO, output: BinaryIO, profile: Profile, log: RemovalLo
         raise CorruptMedia("the image has no scan (SOS): nothing to decode")
     _log_trailer(reader, log)
     width, height = size if size else (None, None)
-    return Rebuilt(digest.hexdigest(), width, height, header.orientation, tuple(header.notes))
+    return Rebuilt(picture.digest(), width, height, header.orientation, tuple(header.notes))
 
 
 def _frame_size(segment: Segment) -> tuple[int, int]:

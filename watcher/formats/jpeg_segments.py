@@ -73,6 +73,60 @@ class ScanChecksum:
         return f"{self._length}:{self._crc:08x}"
 
 
+class PictureRecord:
+    """What proves an output's picture is the source's, gathered while rebuilding: ScanChecksum of the
+    coding segments (tables, frame and scan headers: a few kilobytes) and where each scan's entropy-coded
+    data lies in the source. The output check then compares every scan with the source's bytes directly
+    (``SourceScans``): a byte compare, where a checksum of both sides and a second marker search cost a
+    fifth of each file's time.
+    """
+
+    __slots__ = ("_base", "_coding", "_scans")
+
+    def __init__(self, base: int = 0) -> None:
+        self._base = base  # where the reader started in the source stream
+        self._coding = ScanChecksum()
+        self._scans: list[list[int]] = []
+
+    def coding(self, encoded: bytes) -> None:
+        self._coding.update(encoded)
+
+    def scan(self, segment: Segment) -> None:
+        """A scan starts right after ``segment`` (an SOS): marker, length field, payload."""
+        self._scans.append([self._base + segment.offset + 4 + len(segment.payload), 0])
+
+    def entropy(self, data: bytes) -> None:
+        self._scans[-1][1] += len(data)
+
+    def digest(self) -> str:
+        return (
+            self._coding.hexdigest() + ";" + ",".join(f"{offset}+{length}" for offset, length in self._scans)
+        )
+
+
+class SourceScans:
+    """The source's scans, by the extents a PictureRecord noted, for an output's to be compared with."""
+
+    def __init__(self, source: BinaryIO, digest: str) -> None:
+        coding, _, extents = digest.partition(";")
+        self.coding = coding
+        self.source = source
+        self._extents = [tuple(map(int, item.split("+"))) for item in extents.split(",") if item]
+        self._next = 0
+
+    def next_length(self) -> int:
+        """Position the source at the next scan and return its length."""
+        if self._next >= len(self._extents):
+            raise CorruptMedia("the output has more scans than the source")
+        offset, length = self._extents[self._next]
+        self._next += 1
+        self.source.seek(offset)
+        return length
+
+    def all_seen(self) -> bool:
+        return self._next == len(self._extents)
+
+
 def marker_name(marker: int) -> str:
     if 0xE0 <= marker <= 0xEF:
         return f"APP{marker - 0xE0}"
@@ -122,8 +176,9 @@ class SegmentReader:
         self._position += count
         return data
 
-    def segments(self) -> Iterator[Segment | bytes]:
-        """Segments in file order; the ``bytes`` items are entropy-coded data following an SOS."""
+    def segments(self, expected: SourceScans | None = None) -> Iterator[Segment | bytes]:
+        """Segments in file order; the ``bytes`` items are entropy-coded data following an SOS. With
+        ``expected``, each scan must instead be byte for byte the source's next one (and is not yielded)."""
         if not self._ensure(2) or self._buffer[:2] != b"\xff\xd8":
             raise CorruptMedia("not a JPEG stream: it does not start with SOI (FF D8)")
         self._position = 2
@@ -151,7 +206,9 @@ class SegmentReader:
                 name = marker_name(marker)
                 raise CorruptMedia(f"file ends inside the {name} segment at byte {offset} (truncated)")
             yield Segment(marker, self._take(length - 2), offset)
-            if marker == SOS:
+            if marker == SOS and expected is not None:
+                self._expect(expected.source, expected.next_length())
+            elif marker == SOS:
                 yield from self._entropy()
         raise CorruptMedia(f"more than {MAX_SEGMENTS} segments; refusing a file built to exhaust the reader")
 
@@ -188,6 +245,21 @@ class SegmentReader:
             self._position = end
             if not self._more():
                 raise CorruptMedia("file ends inside the compressed image data (truncated, no EOI)")
+
+    def _expect(self, source: BinaryIO, length: int) -> None:
+        """Consume ``length`` bytes of entropy-coded data equal to ``source``'s next bytes, then require
+        the marker that ends a scan: the output's scan is exactly the source's, no shorter, no longer."""
+        remaining = length
+        while remaining:
+            if self._position >= len(self._buffer) and not self._more():
+                raise CorruptMedia("file ends inside the compressed image data (truncated)")
+            take = min(remaining, len(self._buffer) - self._position)
+            if self._buffer[self._position : self._position + take] != source.read(take):
+                raise CorruptMedia("the compressed image data differs from the source's")
+            self._position += take
+            remaining -= take
+        if not self._ensure(2) or not _SCAN_END.match(self._buffer, self._position):
+            raise CorruptMedia("the compressed image data runs on past the end of the source's scan")
 
     def rest(self) -> Iterator[bytes]:
         """The bytes after EOI, in chunks (call after segments() is exhausted)."""
