@@ -16,9 +16,11 @@ import pytest
 from tests.conftest import CORPUS, load_manifest
 from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed, WatcherError
 from watcher.formats.base import Handler, Sanitized
-from watcher.formats.registry import HANDLERS, SNIFF_BYTES, handler_for
+from watcher.formats.registry import FORMATS, SNIFF_BYTES, all_handlers, handler_for
 from watcher.pipeline.verify import verify_output
 from watcher.rules.profile import BUILTIN_PROFILES, CATEGORIES, STRICT
+
+HANDLERS = all_handlers()
 
 # ExifTool's format names per handler, to pick real samples from the manifest.
 SAMPLE_FORMATS = {
@@ -78,6 +80,12 @@ def handler(request: pytest.FixtureRequest) -> Handler:
 def test_the_registry_names_each_handler_once() -> None:
     names = [h.name for h in HANDLERS]
     assert len(names) == len(set(names)) == len(SAMPLE_FORMATS)
+    # Detection runs the registry's sniffers without loading the handlers: each agrees with its handler.
+    assert [name for name, _sniff in FORMATS] == names
+    for (_, sniff), h in zip(FORMATS, HANDLERS, strict=True):
+        for path in samples(h):
+            head = path.read_bytes()[:SNIFF_BYTES]
+            assert sniff(head) == h.sniff(head) is True
     for h in HANDLERS:
         assert (h.extension.startswith(".") and h.extension in h.extensions) or h.name in ("heif", "video")
 

@@ -18,7 +18,8 @@ from tests.conftest import LEAKCHECK, corpus_files
 from tests.handler_helpers import frames, sanitize_with
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Sanitized
-from watcher.formats.png import HANDLER, SIGNATURE
+from watcher.formats.png import HANDLER
+from watcher.formats.signatures import PNG_SIGNATURE as SIGNATURE
 from watcher.rules.profile import STRICT, Profile
 
 # Corpus files that are damaged on purpose (fuzz proofs of concept, Pillow's truncation tests).

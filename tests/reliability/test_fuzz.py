@@ -21,7 +21,7 @@ from tests.conftest import REPO
 from tests.oracle import assert_no_leaks
 from tests.reliability.mutators import LAYOUTS, Mutation, mutate
 from tests.reliability.reliability_helpers import exercise, fuzz_rounds, fuzz_seeds, write_outputs
-from watcher.formats.registry import HANDLERS, handler_named
+from watcher.formats.registry import FORMATS, handler_named
 
 # CI cases per handler: the video handler runs ffmpeg per case, so it gets fewer.
 CI_EXAMPLES = {"video": 60}
@@ -65,7 +65,7 @@ def _mutated(handler_name: str, seed: bytes, steps: list[Mutation]) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("handler_name", [h.name for h in HANDLERS])
+@pytest.mark.parametrize("handler_name", [name for name, _sniff in FORMATS])
 def test_mutated_files_give_a_verified_output_or_a_clean_error(handler_name: str, tmp_path: Path) -> None:
     handler = handler_named(handler_name)
     seeds = fuzz_seeds(handler_name)
@@ -119,7 +119,7 @@ def _check_outputs(
         path.unlink()  # a long run writes a round at a time
 
 
-@pytest.mark.parametrize("handler_name", [h.name for h in HANDLERS])
+@pytest.mark.parametrize("handler_name", [name for name, _sniff in FORMATS])
 def test_unmutated_seeds_clean(handler_name: str) -> None:
     """The fuzz seeds themselves clean: a mutation that breaks one is found by the fuzzer, not by chance."""
     handler = handler_named(handler_name)

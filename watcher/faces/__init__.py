@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from watcher.faces.detect import Box
     from watcher.formats.base import Sanitized
+    from watcher.formats.pillow import Image
     from watcher.rules.profile import Profile
 
 

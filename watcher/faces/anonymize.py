@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import ImageDraw, ImageFilter
 
 from watcher.faces.detect import Box
+from watcher.formats.pillow import Image
 
 Method = Literal["blur", "mosaic", "fill"]
 

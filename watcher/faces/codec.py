@@ -14,10 +14,10 @@ from typing import BinaryIO
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
 from watcher.errors import CorruptMedia, TooLarge, UnsupportedFormat
-from watcher.pipeline.limits import MAX_PIXELS
+from watcher.formats.pillow import MAX_PIXELS, Image
 
 pillow_heif.register_heif_opener()
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from watcher.faces.model import Outputs, detector
+from watcher.formats.pillow import Image
 
 # Long side of the copy the detector sees. 1600 px keeps faces down to ~30 px in a 12 MP photo
 # (4000 px wide) above the ~12 px the model resolves; a larger copy costs time quadratically.

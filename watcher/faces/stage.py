@@ -11,8 +11,6 @@ import io
 from collections.abc import Mapping
 from typing import BinaryIO
 
-from PIL import Image
-
 from watcher.errors import ConfigError, UnsupportedFormat, VerifyFailed
 from watcher.faces.anonymize import Method, anonymize_faces
 from watcher.faces.codec import Decoded, choose_encoding, decode, encode
@@ -20,6 +18,7 @@ from watcher.faces.container import check_structure
 from watcher.faces.detect import detect_faces
 from watcher.faces.model import FaceModelError, detector, extra_installed
 from watcher.formats.base import Sanitized
+from watcher.formats.pillow import Image
 from watcher.formats.registry import SNIFF_BYTES, handler_for
 from watcher.rules.profile import Profile
 

@@ -10,10 +10,10 @@ from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed, WatcherError
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
+from watcher.formats.signatures import is_gif
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
 
-_SIGNATURES = (b"GIF87a", b"GIF89a")
 _LOOPING = frozenset({b"NETSCAPE2.0", b"ANIMEXTS1.0"})
 _XMP = b"XMP DataXMP"
 _ICC = b"ICCRGBG1012"
@@ -65,7 +65,7 @@ class _Reader:
         header = source.read(13)
         if not header:
             raise CorruptMedia("the GIF file is empty (0 bytes)")
-        if header[:6] not in _SIGNATURES:
+        if not is_gif(header):
             raise CorruptMedia("not a GIF file: the GIF87a/GIF89a signature is missing")
         if len(header) < 13:
             raise CorruptMedia("the GIF file is truncated inside its screen descriptor")
@@ -171,7 +171,7 @@ class GifHandler:
     extensions: ClassVar[tuple[str, ...]] = (".gif",)
 
     def sniff(self, head: bytes) -> bool:
-        return head[:6] in _SIGNATURES
+        return is_gif(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         reader = _Reader(source)

@@ -11,7 +11,7 @@ from typing import BinaryIO, ClassVar
 
 from watcher.errors import UnsupportedFormat, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized, read_whole
-from watcher.formats.heif_boxes import AVIF_BRANDS, Layout, is_image, layout
+from watcher.formats.heif_boxes import AVIF_BRANDS, Layout, layout
 from watcher.formats.heif_decode import HeifMetadata, open_primary
 from watcher.formats.heif_findings import box_findings, item_findings, metadata_findings
 from watcher.formats.heif_output import (
@@ -22,13 +22,14 @@ from watcher.formats.heif_output import (
     encode_heif,
     encode_jpeg,
 )
+from watcher.formats.signatures import is_heif
 from watcher.rules.profile import Profile
 
 MAX_HEIF_BYTES = 512 * 1024 * 1024
 
 
 def _open(data: bytes) -> tuple[Layout, bool]:
-    if not is_image(data[:64]):
+    if not is_heif(data[:64]):
         raise UnsupportedFormat("ISO media file without a HEIF/AVIF image brand: not published by default")
     found = layout(data)
     avif = bool(found.brands & AVIF_BRANDS) or any(item.kind == "av01" for item in found.items)
@@ -45,7 +46,7 @@ class HeifHandler:
     extensions: ClassVar[tuple[str, ...]] = (".heic", ".heif", ".hif", ".avif")
 
     def sniff(self, head: bytes) -> bool:
-        return is_image(head)
+        return is_heif(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         data = read_whole(source, MAX_HEIF_BYTES, "HEIF")

@@ -10,46 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from watcher.errors import CorruptMedia
+from watcher.formats.signatures import brands
 
-IMAGE_BRANDS = frozenset(
-    {
-        b"heic",
-        b"heix",
-        b"heim",
-        b"heis",
-        b"hevc",
-        b"hevx",
-        b"mif1",
-        b"msf1",
-        b"avif",
-        b"avis",
-        b"mif2",
-        b"MiHE",
-    }
-)
 AVIF_BRANDS = frozenset({b"avif", b"avis"})
-# Major brands that make a file a movie even when it lists an image brand among its compatible ones.
-VIDEO_BRANDS = frozenset(
-    {
-        b"isom",
-        b"iso2",
-        b"iso4",
-        b"iso5",
-        b"iso6",
-        b"mp41",
-        b"mp42",
-        b"avc1",
-        b"qt  ",
-        b"3gp4",
-        b"3gp5",
-        b"3gp6",
-        b"3g2a",
-        b"M4V ",
-        b"dash",
-        b"MSNV",
-        b"crx ",
-    }
-)
 MAX_BOXES = 10_000
 MAX_META_BYTES = 16 * 1024 * 1024
 
@@ -77,24 +40,6 @@ class Layout:
     tail: int  # bytes after the last complete top-level box
     items: tuple[Item, ...]
     references: tuple[tuple[str, int, tuple[int, ...]], ...]  # (type, from item, to items)
-
-
-def brands(head: bytes) -> tuple[bytes, frozenset[bytes]] | None:
-    """The major brand and every brand of the ``ftyp`` box at the start of ``head``, or None."""
-    if len(head) < 16 or head[4:8] != b"ftyp":
-        return None
-    size = struct.unpack(">I", head[:4])[0]
-    end = min(len(head), size) if size >= 16 else 16
-    compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
-    return head[8:12], frozenset(compatible | {head[8:12]})
-
-
-def is_image(head: bytes) -> bool:
-    found = brands(head)
-    if found is None:
-        return False
-    major, every = found
-    return major in IMAGE_BRANDS or (bool(every & IMAGE_BRANDS) and major not in VIDEO_BRANDS)
 
 
 def walk(data: bytes, start: int = 0, end: int | None = None) -> Iterator[Box]:

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
 from watcher.errors import CorruptMedia, TooLarge
+from watcher.formats.pillow import Image
 from watcher.formats.tiff_pixels import check_pixel_count
 
 

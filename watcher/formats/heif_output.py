@@ -6,13 +6,12 @@ from __future__ import annotations
 import io
 from typing import Any, BinaryIO
 
-from PIL import Image
-
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.heif_boxes import layout
 from watcher.formats.heif_decode import open_primary
 from watcher.formats.jpeg_header import segment_kind
 from watcher.formats.jpeg_segments import CODING_MARKERS, EOI, SOI, STANDALONE, SegmentReader
+from watcher.formats.pillow import Image
 from watcher.formats.tiff_pixels import decode_pixels
 
 # Colour primaries (ISO/IEC 23091-2) close enough to sRGB that a JPEG without a profile shows them right.

@@ -22,7 +22,6 @@ from watcher.formats.jpeg_header import (
     segment_findings,
     segment_kind,
 )
-from watcher.formats.jpeg_orient import reorient
 from watcher.formats.jpeg_rebuild import rebuild, trailer_finding
 from watcher.formats.jpeg_segments import (
     CODING_MARKERS,
@@ -35,6 +34,7 @@ from watcher.formats.jpeg_segments import (
     SegmentReader,
     SourceScans,
 )
+from watcher.formats.signatures import is_jpeg
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
 
@@ -45,7 +45,7 @@ class JpegHandler:
     extensions: ClassVar[tuple[str, ...]] = (".jpg", ".jpeg", ".jpe", ".jfif", ".mpo")
 
     def sniff(self, head: bytes) -> bool:
-        return head.startswith(b"\xff\xd8\xff")
+        return is_jpeg(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         reader = SegmentReader(source)
@@ -70,6 +70,9 @@ class JpegHandler:
         digest: str | None = rebuilt.digest
         if profile.orientation == "apply" and rebuilt.orientation not in (None, 1):
             assert rebuilt.orientation is not None
+            # Only this rule decodes or transforms pixels: Pillow and jpegtran are loaded when it is used.
+            from watcher.formats.jpeg_orient import reorient
+
             lossless, note = reorient(output, rebuilt.orientation, profile)
             notes.append(note)
             digest = None  # rotated coefficients: nothing to compare byte for byte

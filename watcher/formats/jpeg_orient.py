@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, JpegImagePlugin
+from PIL import JpegImagePlugin
 
 from watcher.errors import CorruptMedia, TooLarge
 from watcher.formats.base import RemovalLog
 from watcher.formats.jpeg_rebuild import rebuild
+from watcher.formats.pillow import Image
 from watcher.rules.profile import Profile
 
 JPEGTRAN_TIMEOUT_SECONDS = 120

@@ -13,9 +13,9 @@ from watcher.errors import CorruptMedia, TooLarge, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import filter_exif, read_exif
 from watcher.formats.png_findings import COLOUR_CHUNKS, chunk_findings
+from watcher.formats.signatures import PNG_SIGNATURE, is_png
 from watcher.rules.profile import Profile
 
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Chunks needed to draw the picture (and its animation) exactly as before; nothing in them identifies anyone.
 _IMAGE_CHUNKS = frozenset(
     {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"pHYs", b"acTL", b"fcTL", b"fdAT", b"sBIT", b"bKGD"}
@@ -43,10 +43,10 @@ class _Reader:
         self._source = source
         self._pending: _Chunk | None = None
         self.trailer_size = 0
-        signature = source.read(len(SIGNATURE))
+        signature = source.read(len(PNG_SIGNATURE))
         if not signature:
             raise CorruptMedia("the PNG file is empty (0 bytes)")
-        if signature != SIGNATURE:
+        if signature != PNG_SIGNATURE:
             raise CorruptMedia("not a PNG file: the 8-byte PNG signature is missing or damaged")
 
     def chunks(self) -> Iterator[_Chunk]:
@@ -210,7 +210,7 @@ class PngHandler:
     extensions: ClassVar[tuple[str, ...]] = (".png", ".apng")
 
     def sniff(self, head: bytes) -> bool:
-        return head.startswith(SIGNATURE)
+        return is_png(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         reader = _Reader(source)
@@ -229,7 +229,7 @@ class PngHandler:
         reader = _Reader(source)
         log = RemovalLog()
         allowed = _allowed(profile)
-        output.write(SIGNATURE)
+        output.write(PNG_SIGNATURE)
         exif_written = has_image = False
         for chunk in reader.chunks():
             has_image = has_image or chunk.kind == b"IDAT"

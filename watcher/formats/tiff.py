@@ -10,6 +10,7 @@ from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized, read_whole
+from watcher.formats.signatures import is_tiff
 from watcher.formats.tiff_findings import ifd0_findings, page_findings
 from watcher.formats.tiff_pixels import decode_pixels
 from watcher.formats.tiff_structure import Header, Ifd, first_integer, image_data, read_chain, read_header
@@ -39,9 +40,7 @@ class TiffHandler:
     extensions: ClassVar[tuple[str, ...]] = (".tif", ".tiff")
 
     def sniff(self, head: bytes) -> bool:
-        # The RAW dialects with their own magic (RW2, ORF) and BigTIFF are claimed so they are refused
-        # with a specific reason.
-        return head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+", b"IIU\0", b"IIRO", b"IIRS", b"MMOR")
+        return is_tiff(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         data = read_whole(source, MAX_TIFF_BYTES, "TIFF")

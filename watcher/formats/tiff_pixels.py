@@ -7,9 +7,8 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
-
 from watcher.errors import TooLarge
+from watcher.formats.pillow import Image
 
 
 @dataclass(frozen=True)

@@ -14,26 +14,14 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed
-from watcher.formats import ffmpeg, video_fixup
+from watcher.formats import ffmpeg, signatures, video_fixup
 from watcher.formats.base import Finding, Inventory, Sanitized
 from watcher.formats.bmff import MAX_PAYLOAD, file_size, top_level
-from watcher.formats.heif_boxes import is_image
 from watcher.formats.livephoto import metadata_items
 from watcher.formats.video_findings import CREATE_DATE, findings, frame_size, track_handlers, track_kinds
 from watcher.formats.video_packets import packets_match, remember_source_hashes
 from watcher.rules.profile import Profile
 
-VIDEO_BRANDS = frozenset(
-    {
-        b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41", b"mp42",
-        b"mp71", b"avc1", b"qt  ", b"M4V ", b"M4VH", b"M4VP", b"3gp4", b"3gp5", b"3gp6", b"3gp7", b"3gp8",
-        b"3gp9", b"3gg6", b"3g2a", b"3g2b", b"3g2c", b"dash", b"MSNV", b"mp4v", b"XAVC", b"kddi", b"mmp4",
-        b"f4v ", b"CAEP", b"NDAS", b"nvr1", b"FACE",
-    }
-)  # fmt: skip
-NOT_VIDEO_BRANDS = frozenset({b"crx ", b"M4A ", b"M4B ", b"M4P ", b"jp2 ", b"jpx ", b"jxl ", b"mjp2"})
-# Old QuickTime files start with an atom, not ftyp.
-QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
 AMR_ENTRIES = frozenset({b"samr", b"sawb"})
 LOCATION_KEYS = frozenset({"©xyz", "com.apple.quicktime.location.ISO6709", "location"})
 
@@ -57,13 +45,7 @@ class VideoHandler:
     extensions: ClassVar[tuple[str, ...]] = (".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".qt")
 
     def sniff(self, head: bytes) -> bool:
-        if len(head) < 8:
-            return False
-        if head[4:8] != b"ftyp":
-            return head[4:8] in QUICKTIME_ATOMS
-        if len(head) < 12 or is_image(head) or head[8:12] in NOT_VIDEO_BRANDS:
-            return False
-        return head[8:12] in VIDEO_BRANDS or bool(_compatible_brands(head) & VIDEO_BRANDS)
+        return signatures.is_video(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         _require_index(source)
@@ -230,12 +212,6 @@ def _result(
         removed={category: tuple(names) for category, names in removed.items()},
         kept=tuple(kept), notes=notes,
     )  # fmt: skip
-
-
-def _compatible_brands(head: bytes) -> frozenset[bytes]:
-    size = int.from_bytes(head[:4], "big")
-    end = min(len(head), size) if size >= 16 else 16
-    return frozenset(head[index : index + 4] for index in range(16, end - 3, 4))
 
 
 HANDLER = VideoHandler()

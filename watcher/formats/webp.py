@@ -14,6 +14,7 @@ from typing import BinaryIO, ClassVar
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed, WatcherError
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import filter_exif, read_exif
+from watcher.formats.signatures import is_webp
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
 
@@ -258,7 +259,7 @@ class WebpHandler:
     extensions: ClassVar[tuple[str, ...]] = (".webp",)
 
     def sniff(self, head: bytes) -> bool:
-        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+        return is_webp(head)
 
     def inspect(self, source: BinaryIO) -> Inventory:
         layout = _layout(source)

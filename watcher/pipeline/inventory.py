@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.errors import SourceError, WatcherError
-from watcher.formats import motion
 from watcher.formats.base import Inventory
 from watcher.pipeline.detect import describe_unsupported, detect
 from watcher.pipeline.source import open_source
@@ -31,6 +30,8 @@ def read_inventory(path: Path, *, look_for_motion: bool = False) -> Reading:
             inventory = handler.inspect(stream)
             moving = False
             if look_for_motion and handler.name in ("jpeg", "heif"):
+                from watcher.formats import motion  # only `report` asks
+
                 stream.seek(0)
                 moving = motion.find_motion_video(stream) is not None
             return Reading(path, inventory, None, moving)

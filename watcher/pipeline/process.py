@@ -19,10 +19,9 @@ from watcher.errors import (
     VerifyFailed,
     WatcherError,
 )
-from watcher.formats import livephoto, motion
 from watcher.formats.base import Handler
 from watcher.log import get_logger
-from watcher.pipeline import limits, naming, privacy_stage
+from watcher.pipeline import naming, privacy_stage
 from watcher.pipeline.detect import describe_unsupported, detect
 from watcher.pipeline.publish import Staged, check_relative, temp_output
 from watcher.pipeline.record import FileRecord
@@ -31,8 +30,6 @@ from watcher.pipeline.source import SourceState, check_unchanged, hash_stream, o
 from watcher.pipeline.verify import verify_output
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
-
-limits.install()
 
 
 def _refused(source: Path, reason: str, **fields: object) -> FileRecord:
@@ -43,6 +40,8 @@ def _publish_motion_video(
     stem: str, destination: Path, folder: tuple[str, ...], src: BinaryIO, profile: Profile, mtime: float
 ) -> tuple[str, ...]:
     """Under `motion: separate`, publish a motion photo's embedded video beside the still."""
+    from watcher.formats import motion  # loaded by the rule that needs it, like the other media rules
+
     src.seek(0)
     with temp_output(destination, folder) as out:
         result = motion.sanitize_motion_video(src, out.file, profile)
@@ -59,6 +58,8 @@ def _publish_motion_video(
 def _live_photo_video(handler: Handler, src: BinaryIO, profile: Profile) -> bool:
     if handler.name != "video" or profile.live_photo_video != "drop":
         return False
+    from watcher.formats import livephoto
+
     found = livephoto.content_identifier(src) is not None
     src.seek(0)
     return found

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
@@ -92,7 +91,7 @@ class TempOutput:
     def __init__(self, folder_fd: int, folder: str = "") -> None:
         self.folder_fd = folder_fd
         self.folder = folder
-        self.name = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        self.name = f"{TEMP_PREFIX}{os.urandom(8).hex()}{TEMP_SUFFIX}"
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(self.name, flags, OUTPUT_MODE, dir_fd=folder_fd)

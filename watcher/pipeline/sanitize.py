@@ -12,7 +12,6 @@ from watcher.formats.base import Handler, Inventory, Sanitized
 from watcher.pipeline.detect import detect
 from watcher.pipeline.publish import TempOutput
 from watcher.pipeline.verify import verify_output
-from watcher.privacy.resize import resize_sanitized
 from watcher.rules.profile import Profile
 
 
@@ -31,6 +30,7 @@ def _anonymized(handler: Handler, src: BinaryIO, output: BinaryIO, profile: Prof
     """Faces anonymized (after the resize, when the profile has one: detection then works on fewer
     pixels and the picture is re-encoded once more at most)."""
     from watcher.faces import anonymize_image, verify_anonymized
+    from watcher.privacy.resize import resize_sanitized
 
     resized: Sanitized | None = None
     if profile.resize is not None:
@@ -54,6 +54,8 @@ def sanitize_and_verify(handler: Handler, src: BinaryIO, out: TempOutput, profil
     if still and profile.faces != "off":
         result = _anonymized(handler, src, out.file, profile)
     elif still and profile.resize is not None:
+        from watcher.privacy.resize import resize_sanitized  # Pillow: loaded by the rules that decode
+
         result = resize_sanitized(handler, src, out.file, profile, profile.resize)
         out.file.flush()
         out.file.seek(0)

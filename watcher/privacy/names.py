@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
-import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,8 +13,10 @@ _DATE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4,})(?:\.[^.]+)+")
 
 
 def random_stem() -> str:
-    """A fresh random stem. Never derived from the source: a hash of the original would link copies."""
-    return base64.b32encode(secrets.token_bytes(RANDOM_BYTES)).decode("ascii").lower()
+    """A fresh random stem. Never derived from the source: a hash of the original would link copies.
+    (os.urandom is what ``secrets.token_bytes`` calls; the secrets module would add hmac and hashlib to
+    every start-up.)"""
+    return base64.b32encode(os.urandom(RANDOM_BYTES)).decode("ascii").lower()
 
 
 def date_prefix(capture: datetime | None, publish: datetime) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 
 from watcher.errors import CorruptMedia, TooLarge
 from watcher.formats.base import Handler, Sanitized
+from watcher.formats.pillow import Image
 from watcher.rules.profile import Profile, Resize
 
 # Output format (the sanitized file's) -> Pillow encoder name.
