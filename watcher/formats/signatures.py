@@ -96,10 +96,5 @@ def is_video(head: bytes) -> bool:
         return head[4:8] in QUICKTIME_ATOMS
     if len(head) < 12 or is_heif(head) or head[8:12] in NOT_VIDEO_BRANDS:
         return False
-    return head[8:12] in VIDEO_BRANDS or bool(_compatible_brands(head) & VIDEO_BRANDS)
-
-
-def _compatible_brands(head: bytes) -> frozenset[bytes]:
-    size = int.from_bytes(head[:4], "big")
-    end = min(len(head), size) if size >= 16 else 16
-    return frozenset(head[index : index + 4] for index in range(16, end - 3, 4))
+    found = brands(head)  # None below 16 bytes: then the major brand alone decides
+    return bool((found[1] if found else {head[8:12]}) & VIDEO_BRANDS)

@@ -132,7 +132,7 @@ def _chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
 def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
     """Records in task order, produced by ``jobs`` processes (in-process when jobs is 1 or few files).
 
-    The processes sanitize and stage; this process commits each file as its chunk comes back, so the
+    The processes sanitize and stage; this process commits each chunk as it comes back, so the
     fsyncs overlap with the sanitizing of the next files. Stopped early (Ctrl-C, or the caller stops
     reading), the outputs staged and not yet committed are removed.
     """
@@ -148,10 +148,8 @@ def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
             while unread < len(futures):
                 received = futures[unread].result()
                 unread += 1
-                while received:
-                    record = commit(received[:1])[0]
-                    received = received[1:]
-                    yield record
+                committed, received = commit(received), []
+                yield from committed
         finally:
             if received or unread < len(futures):
                 for future in futures[unread:]:

@@ -88,7 +88,7 @@ class TempOutput:
     """A hidden temp file in an open destination folder; ``commit`` renames it into place, ``stage`` leaves
     it complete for ``commit_staged``."""
 
-    def __init__(self, folder_fd: int, folder: str = "") -> None:
+    def __init__(self, folder_fd: int, folder: str) -> None:
         self.folder_fd = folder_fd
         self.folder = folder
         self.name = f"{TEMP_PREFIX}{os.urandom(8).hex()}{TEMP_SUFFIX}"
@@ -180,11 +180,22 @@ def _open_staged_folder(folder: str, identity: tuple[int, int]) -> int:
     return fd
 
 
-def _by_folder(staged: Sequence[Staged]) -> dict[tuple[str, tuple[int, int]], list[int]]:
+def _staged_folders(staged: Sequence[Staged]) -> Iterator[tuple[int | OSError, list[int]]]:
+    """Each folder of ``staged`` once, with the indexes of its items: an open descriptor (closed when the
+    caller moves on), or the error that kept it from being opened as the folder it was."""
     groups: dict[tuple[str, tuple[int, int]], list[int]] = {}
     for index, item in enumerate(staged):
         groups.setdefault((item.folder, item.identity), []).append(index)
-    return groups
+    for (folder, identity), indexes in groups.items():
+        try:
+            folder_fd = _open_staged_folder(folder, identity)
+        except OSError as err:
+            yield err, indexes
+            continue
+        try:
+            yield folder_fd, indexes
+        finally:
+            os.close(folder_fd)
 
 
 def _sync_and_rename(folder_fd: int, item: Staged) -> None:
@@ -201,39 +212,29 @@ def commit_staged(staged: Sequence[Staged]) -> list[str | None]:
     per batch: ``sync_folders``). Returns, per item, None once published or the reason it was not (its temp
     file is then removed: the file is to be sanitized again)."""
     errors: list[str | None] = [None] * len(staged)
-    for (folder, identity), indexes in _by_folder(staged).items():
-        try:
-            folder_fd = _open_staged_folder(folder, identity)
-        except OSError as err:
+    for folder_fd, indexes in _staged_folders(staged):
+        if isinstance(folder_fd, OSError):
             for index in indexes:
-                errors[index] = f"cannot publish the file: {_describe(err)}"
+                errors[index] = f"cannot publish the file: {_describe(folder_fd)}"
             continue
-        try:
-            for index in indexes:
-                try:
-                    _sync_and_rename(folder_fd, staged[index])
-                except OSError as err:
-                    errors[index] = f"cannot publish the file: {_describe(err)}"
-                    with contextlib.suppress(OSError):
-                        os.unlink(staged[index].temp, dir_fd=folder_fd)
-        finally:
-            os.close(folder_fd)
+        for index in indexes:
+            try:
+                _sync_and_rename(folder_fd, staged[index])
+            except OSError as err:
+                errors[index] = f"cannot publish the file: {_describe(err)}"
+                with contextlib.suppress(OSError):
+                    os.unlink(staged[index].temp, dir_fd=folder_fd)
     return errors
 
 
 def discard_staged(staged: Sequence[Staged]) -> None:
     """Remove staged outputs that will not be committed (the run was interrupted)."""
-    for (folder, identity), indexes in _by_folder(staged).items():
-        try:
-            folder_fd = _open_staged_folder(folder, identity)
-        except OSError:
-            continue
-        try:
-            for index in indexes:
-                with contextlib.suppress(OSError):
-                    os.unlink(staged[index].temp, dir_fd=folder_fd)
-        finally:
-            os.close(folder_fd)
+    for folder_fd, indexes in _staged_folders(staged):
+        if isinstance(folder_fd, OSError):
+            continue  # the folder is gone or was replaced: its temp files went with it
+        for index in indexes:
+            with contextlib.suppress(OSError):
+                os.unlink(staged[index].temp, dir_fd=folder_fd)
 
 
 def sync_folders(folders: set[Path]) -> None:
