@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image, TiffImagePlugin
 
 from tests.conftest import CORPUS, corpus_files
+from tests.icc_helpers import srgb_profile
 from tests.oracle import assert_no_leaks
 from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed
 from watcher.formats.tiff import HANDLER
@@ -112,7 +113,7 @@ def generated_tiff(pages: int = 1, **save_options: object) -> bytes:
         tiffinfo=info,
         save_all=True,
         append_images=frames[1:],
-        icc_profile=b"\0" * 8,
+        icc_profile=srgb_profile(),
         **save_options,
     )
     return buffer.getvalue()
@@ -122,7 +123,7 @@ def test_generated_tiff_keeps_orientation_and_structure_only() -> None:
     output, removed = clean(generated_tiff())
     assert tags_of(output) == (tags_of(generated_tiff()) & set(STRUCTURAL)) | {274, 34675}
     assert removed["device"] == ("EXIF:Make",)
-    assert removed["time"] == ("EXIF:DateTime",)
+    assert removed["time"] == ("EXIF:DateTime", "ICC creation date")
 
 
 def test_profile_that_removes_colour_and_keeps_device() -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from tests.conftest import LEAKCHECK, corpus_files
 from tests.handler_helpers import frames, sanitize_with
+from tests.icc_helpers import assert_same_colours, srgb_profile
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Sanitized
 from watcher.formats.webp import HANDLER
@@ -61,7 +62,7 @@ def test_corpus_output_has_the_same_frames_icc_and_no_metadata(path: Path) -> No
     output, result = sanitize(path.read_bytes())
     assert frames(output) == frames(path.read_bytes())
     with Image.open(path) as before, Image.open(io.BytesIO(output)) as after:
-        assert after.info.get("icc_profile") == before.info.get("icc_profile")
+        assert_same_colours(before.info.get("icc_profile"), after.info.get("icc_profile"))
         assert set(after.getexif()) <= {0x0112}
         assert "xmp" not in after.info
     inventory = HANDLER.inspect(io.BytesIO(output))
@@ -105,16 +106,24 @@ def test_orientation_survives_and_flags_follow_the_chunks() -> None:
 
 
 def test_icc_goes_when_the_profile_removes_it() -> None:
-    data = small_webp(icc_profile=b"fake icc profile bytes")
+    icc = srgb_profile()
+    data = small_webp(icc_profile=icc)
     assert sanitize(data)[0].count(b"ICCP") == 1
     output, result = sanitize(data, NO_COLOUR)
     assert b"ICCP" not in output
     assert not chunks(output)[0][1][0] & VP8X_ICC
-    assert result.removed == {"color_profile": ("WebP ICCP chunk (22 bytes)",)}
+    assert result.removed["color_profile"] == (f"WebP ICCP chunk ({len(icc)} bytes)",)
+
+
+def test_an_unreadable_icc_profile_is_dropped() -> None:
+    output, result = sanitize(small_webp(icc_profile=b"fake icc profile bytes"))
+    assert b"ICCP" not in output
+    assert not chunks(output)[0][1][0] & VP8X_ICC
+    assert result.removed["other"][0].startswith("WebP ICCP chunk holding an unreadable ICC profile (22 bytes")
 
 
 def test_xmp_unknown_chunks_and_trailer_are_removed_and_sizes_fixed() -> None:
-    parts = chunks(small_webp(icc_profile=b"icc"))
+    parts = chunks(small_webp(icc_profile=srgb_profile()))
     vp8x = bytes([parts[0][1][0] | VP8X_XMP]) + parts[0][1][1:]
     data = riff([(b"VP8X", vp8x), *parts[1:], (b"XMP ", b"<x:xmpmeta/>"), (b"ZZZZ", b"odd")]) + b"tail"
     output, result = sanitize(data)

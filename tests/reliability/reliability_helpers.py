@@ -108,8 +108,8 @@ def fuzz_seeds(handler_name: str) -> tuple[bytes, ...]:
     return tuple(chosen)
 
 
-# Strict, and without the colour profile: a mutated ICC profile is still "the kept colour profile" to us
-# but its text fields trip the oracle, which then needs no allowance at all (see tests/oracle.py).
+# Strict, and without the colour profile: a mutated ICC profile can still read as a profile whose (kept)
+# description now holds any bytes, which the oracle rightly cannot tell from a caption.
 FUZZ_PROFILE = replace(STRICT, color_profile="remove")
 
 

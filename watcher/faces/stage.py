@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import BinaryIO
 
-from watcher.errors import ConfigError, UnsupportedFormat, VerifyFailed
+from watcher.errors import ConfigError, CorruptMedia, UnsupportedFormat, VerifyFailed
 from watcher.faces.anonymize import Method, anonymize_faces
 from watcher.faces.codec import Decoded, choose_encoding, decode, encode
 from watcher.faces.container import check_structure
 from watcher.faces.detect import detect_faces
 from watcher.faces.model import FaceModelError, detector, extra_installed
 from watcher.formats.base import Sanitized
+from watcher.formats.icc import clean_profile, is_clean
 from watcher.formats.pillow import Image
 from watcher.formats.registry import SNIFF_BYTES, handler_for
 from watcher.rules.profile import Profile
@@ -65,10 +67,14 @@ def anonymize_image(
     boxes = detect_faces(decoded.image, threads=threads)
     treated = anonymize_faces(decoded.image, boxes, method)
     encoding = choose_encoding(decoded.source_format, decoded.image)
-    keep_icc = profile.keeps("color_profile") and decoded.icc_profile is not None
+    icc, icc_removed = _clean_icc(decoded.icc_profile) if profile.keeps("color_profile") else (None, ())
+    keep_icc = icc is not None
+    decoded = replace(decoded, icc_profile=icc)
     encode(decoded, encoding, output, quality=profile.jpeg_quality, keep_icc=keep_icc)
     if keep_icc:
         removed = _without_icc(removed)
+    for category, name in icc_removed:
+        removed[category] = (*removed.get(category, ()), name)
     return Sanitized(
         format=encoding.format,
         extension=encoding.extension,
@@ -89,8 +95,11 @@ def verify_anonymized(output: BinaryIO, profile: Profile, result: Sanitized) -> 
             if (image.format or "").lower() != result.format:
                 raise VerifyFailed(f"the output decodes as {image.format}, not {result.format}")
             image.load()
+            icc = image.info.get("icc_profile")
     except (OSError, ValueError, SyntaxError, EOFError) as err:
         raise VerifyFailed(f"the anonymized output does not decode ({type(err).__name__})") from err
+    if icc and not is_clean(icc):
+        raise VerifyFailed("the anonymized output's ICC profile carries more than its colour data")
     handler = handler_for(data[:SNIFF_BYTES])
     if handler is None:
         raise VerifyFailed(f"the output is not a recognizable {result.format} file")
@@ -117,6 +126,17 @@ def _inventory(source: BinaryIO) -> dict[str, tuple[str, ...]]:
     for finding in findings:
         grouped.setdefault(finding.category, []).append(finding.name)
     return {category: tuple(names) for category, names in grouped.items()}
+
+
+def _clean_icc(icc: bytes | None) -> tuple[bytes | None, tuple[tuple[str, str], ...]]:
+    """The decoded profile reduced to its colour data; None when there is none or it is unreadable."""
+    if icc is None:
+        return None, ()
+    try:
+        cleaned = clean_profile(icc)
+    except CorruptMedia:
+        return None, (("other", f"ICC profile ({len(icc):,} bytes, unreadable)"),)
+    return cleaned.data, cleaned.removed
 
 
 def _without_icc(removed: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -10,6 +10,7 @@ from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed, WatcherError
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
+from watcher.formats.icc import clean_profile, identity_findings, is_clean
 from watcher.formats.signatures import is_gif
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
@@ -149,7 +150,7 @@ def _findings(block: _Block) -> tuple[Finding, ...]:
         return (Finding("other", f"GIF extension 0x{block.label:02x} ({size} bytes)", None, size),)
     name = f"GIF application extension '{_printable(block.identifier)}' ({size} bytes)"
     if block.identifier == _ICC:
-        return (Finding("color_profile", name, None, size),)
+        return (Finding("color_profile", name, None, size), *identity_findings(block.payload[len(_ICC) :]))
     if block.identifier == _XMP:
         try:
             found = read_xmp(_xmp_packet(block))
@@ -190,12 +191,11 @@ class GifHandler:
         output.write(reader.header)
         images = 0
         for block in reader.blocks(output.write):
-            keep_colour = block.identifier == _ICC and profile.keeps("color_profile")
-            if _is_image_block(block) or keep_colour:
+            if _is_image_block(block):
                 images += block.kind == "image"
-                if keep_colour:
-                    log.keep(f"ICC profile ({block.size} bytes)")
                 output.write(block.raw)
+            elif block.identifier == _ICC and profile.keeps("color_profile"):
+                output.write(_icc_block(block, log))
             else:
                 for finding in _findings(block):
                     log.remove(finding.category, finding.name)
@@ -217,6 +217,23 @@ class GifHandler:
             raise VerifyFailed("the sanitized GIF's image data differs from the original's")
 
 
+def _icc_block(block: _Block, log: RemovalLog) -> bytes:
+    """The ICC application extension with its profile reduced to colour data (nothing when unreadable)."""
+    try:
+        cleaned = clean_profile(block.payload[len(_ICC) :])
+    except CorruptMedia as error:
+        log.remove("other", f"GIF ICC application extension ({block.size} bytes, unreadable: {error})")
+        return b""
+    for category, name in cleaned.removed:
+        log.remove(category, name)
+    log.keep(f"ICC profile ({len(cleaned.data)} bytes)")
+    if not cleaned.removed:
+        return block.raw
+    data = cleaned.data
+    pieces = (bytes((len(data[i : i + 255]),)) + data[i : i + 255] for i in range(0, len(data), 255))
+    return bytes((_EXTENSION, _APPLICATION, len(_ICC))) + _ICC + b"".join(pieces) + b"\0"
+
+
 def _image_digest(stream: BinaryIO, check: Profile | None = None) -> str:
     """SHA-256 over the screen descriptor, colour tables, frames, timing and looping blocks. With ``check``
     (reading our own output), any other block the profile does not keep, or a trailer, is a VerifyFailed."""
@@ -228,6 +245,8 @@ def _image_digest(stream: BinaryIO, check: Profile | None = None) -> str:
             digest.update(block.raw)
         elif check is not None and not (block.identifier == _ICC and check.keeps("color_profile")):
             raise VerifyFailed(f"the sanitized GIF still holds a {block.kind} extension")
+        elif check is not None and not is_clean(block.payload[len(_ICC) :]):
+            raise VerifyFailed("the sanitized GIF's ICC profile carries more than its colour data")
     if check is not None and reader.trailer_size:
         raise VerifyFailed("the sanitized GIF has bytes after its trailer")
     return digest.hexdigest()

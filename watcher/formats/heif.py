@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import BinaryIO, ClassVar
 
-from watcher.errors import UnsupportedFormat, VerifyFailed
+from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized, read_whole
 from watcher.formats.heif_boxes import AVIF_BRANDS, Layout, layout
 from watcher.formats.heif_decode import HeifMetadata, open_primary
@@ -22,6 +22,7 @@ from watcher.formats.heif_output import (
     encode_heif,
     encode_jpeg,
 )
+from watcher.formats.icc import clean_profile, identity_findings
 from watcher.formats.signatures import is_heif
 from watcher.rules.profile import Profile
 
@@ -55,6 +56,7 @@ class HeifHandler:
         findings = _findings(found, metadata)
         if metadata.icc:
             findings.append(Finding("color_profile", "ICC profile", None, len(metadata.icc)))
+            findings.extend(identity_findings(metadata.icc))
         width, height = metadata.size
         return Inventory(format=self.name, findings=tuple(findings), width=width, height=height)
 
@@ -65,11 +67,7 @@ class HeifHandler:
         log = RemovalLog()
         for finding in _findings(found, metadata):
             log.remove(finding.category, finding.name)
-        icc = metadata.icc if profile.keeps("color_profile") else None
-        if icc:
-            log.keep("ICC profile")
-        elif metadata.icc:
-            log.remove("color_profile", "ICC profile")
+        icc = _kept_icc(metadata.icc, profile, log)
         notes = list(_colour_notes(metadata))
         image = decode()
         quality = profile.jpeg_quality
@@ -95,6 +93,24 @@ class HeifHandler:
             check_heif(written, icc_allowed, metadata.size, avif=metadata.codec == "AVIF")
         else:
             raise VerifyFailed(f"unexpected output format {result.format!r} for a HEIF source")
+
+
+def _kept_icc(icc: bytes | None, profile: Profile, log: RemovalLog) -> bytes | None:
+    """The source's ICC profile reduced to its colour data, or None when there is none to keep."""
+    if not icc:
+        return None
+    if not profile.keeps("color_profile"):
+        log.remove("color_profile", "ICC profile")
+        return None
+    try:
+        cleaned = clean_profile(icc)
+    except CorruptMedia as error:
+        log.remove("other", f"ICC profile ({len(icc):,} bytes, unreadable: {error})")
+        return None
+    for category, name in cleaned.removed:
+        log.remove(category, name)
+    log.keep("ICC profile")
+    return cleaned.data
 
 
 def _colour_notes(metadata: HeifMetadata) -> list[str]:

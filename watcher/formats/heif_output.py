@@ -9,7 +9,8 @@ from typing import Any, BinaryIO
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.heif_boxes import layout
 from watcher.formats.heif_decode import open_primary
-from watcher.formats.jpeg_header import segment_kind
+from watcher.formats.icc import is_clean
+from watcher.formats.jpeg_header import IccChunks, segment_kind
 from watcher.formats.jpeg_segments import CODING_MARKERS, EOI, SOI, STANDALONE, SegmentReader
 from watcher.formats.pillow import Image
 from watcher.formats.tiff_pixels import decode_pixels
@@ -65,6 +66,7 @@ def check_jpeg(output: BinaryIO, icc_allowed: bool) -> None:
     """Raise VerifyFailed unless ``output`` is one complete JPEG holding only JFIF, ICC and Adobe segments."""
     output.seek(0)
     reader = SegmentReader(output)
+    icc = IccChunks()
     try:
         for item in reader.segments():
             if isinstance(item, bytes) or item.marker in CODING_MARKERS or item.marker in STANDALONE:
@@ -72,11 +74,14 @@ def check_jpeg(output: BinaryIO, icc_allowed: bool) -> None:
             if item.marker in (SOI, EOI):
                 continue
             kind = segment_kind(item) if item.marker >= 0xE0 else "other"
-            if kind in ("jfif", "adobe") or (kind == "icc" and icc_allowed):
-                continue
-            raise VerifyFailed(f"the JPEG output still carries a {item.name} segment ({kind})")
+            if kind == "icc" and icc_allowed:
+                icc.add(item.payload)
+            elif kind not in ("jfif", "adobe"):
+                raise VerifyFailed(f"the JPEG output still carries a {item.name} segment ({kind})")
         if any(reader.rest()):
             raise VerifyFailed("the JPEG output has bytes after its EOI marker")
+        if icc.chunks:
+            _check_icc(icc.profile())
     except CorruptMedia as error:
         raise VerifyFailed(f"the JPEG output does not parse: {error}") from None
 
@@ -98,6 +103,8 @@ def check_heif(data: bytes, icc_allowed: bool, size: tuple[int, int], avif: bool
         raise VerifyFailed(f"the HEIF output still carries metadata {metadata_items + references}")
     if metadata.icc and not icc_allowed:
         raise VerifyFailed("the HEIF output carries an ICC profile the profile removes")
+    if metadata.icc:
+        _check_icc(metadata.icc)
     if metadata.size != size:
         raise VerifyFailed(f"the output is {metadata.size}, the source's primary image is {size}")
 
@@ -108,3 +115,8 @@ def check_decodes(data: bytes, size: tuple[int, int]) -> None:
         raise VerifyFailed("the output does not decode")
     if pixels.size != size:
         raise VerifyFailed(f"the output is {pixels.size}, the source's primary image is {size}")
+
+
+def _check_icc(profile: bytes | None) -> None:
+    if profile is None or not is_clean(profile):
+        raise VerifyFailed("the output's ICC profile carries more than its colour data")

@@ -15,6 +15,7 @@ from typing import BinaryIO, ClassVar
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import exif_orientation, read_exif
+from watcher.formats.icc import identity_findings, is_clean
 from watcher.formats.jpeg_header import (
     EXIF_PREFIX,
     XMP_PREFIX,
@@ -148,7 +149,17 @@ def _check_output(output: BinaryIO, profile: Profile, scans: SourceScans | None)
             findings += items
     if any(reader.rest()):
         raise VerifyFailed("the output has bytes after its EOI marker")
+    if icc.chunks:
+        _check_icc(icc)
     return digest.hexdigest(), _inventory(findings, icc, size)
+
+
+def _check_icc(icc: IccChunks) -> None:
+    kept = icc.profile()
+    if kept is None:
+        raise VerifyFailed(f"the output's ICC chunks are malformed: {icc.problem}")
+    if not is_clean(kept):
+        raise VerifyFailed("the output's ICC profile carries more than its colour data")
 
 
 def _frame_size(segment: Segment) -> tuple[int, int] | None:
@@ -164,6 +175,8 @@ def _inventory(
     """What inspect() lists: the segments' items, the ICC profile as one item, then what follows EOI."""
     if icc.chunks:
         findings.append(Finding("color_profile", "ICC profile", size=icc.total))
+        profile = icc.profile()
+        findings.extend(identity_findings(profile) if profile is not None else ())
     if trailer is not None:
         findings.append(trailer)
     width, height = size if size else (None, None)

@@ -9,10 +9,12 @@ from typing import BinaryIO
 from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding, RemovalLog
 from watcher.formats.exif import filter_exif
+from watcher.formats.icc import clean_profile, split_for_jpeg
 from watcher.formats.iptc import read_irb
 from watcher.formats.jpeg_coding import check_coding_segment
 from watcher.formats.jpeg_header import (
     EXIF_PREFIX,
+    ICC_PREFIX,
     KINDS,
     XMP_PREFIX,
     IccChunks,
@@ -170,8 +172,7 @@ def _header_bytes(header: _Header, profile: Profile, log: RemovalLog) -> bytes:
         parts += _xmp_segments(header.xmp, profile, log)
     icc_parts = header.icc.segments()
     if icc_parts is not None and profile.color_profile == "keep":
-        parts += [encode(0xE2, part) for part in icc_parts]
-        log.keep("ICC profile")
+        parts += [encode(0xE2, part) for part in _clean_icc(icc_parts, header, log)]
     elif icc_parts is not None:
         log.remove("color_profile", f"APP2 ICC profile ({header.icc.total:,} bytes)")
     elif header.icc.problem:
@@ -180,6 +181,20 @@ def _header_bytes(header: _Header, profile: Profile, log: RemovalLog) -> bytes:
     if header.adobe is not None:
         parts.append(encode(0xEE, header.adobe))
     return b"".join(parts)
+
+
+def _clean_icc(parts: tuple[bytes, ...], header: _Header, log: RemovalLog) -> tuple[bytes, ...] | list[bytes]:
+    """The ICC chunks as they were when the profile is already clean, else the cleaned profile re-split."""
+    try:
+        cleaned = clean_profile(b"".join(part[len(ICC_PREFIX) + 2 :] for part in parts))
+    except CorruptMedia as error:
+        log.remove("other", f"APP2 ICC profile ({header.icc.total:,} bytes, malformed)")
+        header.notes.append(f"ICC profile dropped: {error}")
+        return ()
+    for category, name in cleaned.removed:
+        log.remove(category, name)
+    log.keep("ICC profile")
+    return split_for_jpeg(cleaned.data, ICC_PREFIX) if cleaned.removed else parts
 
 
 def _exif_segments(header: _Header, profile: Profile, log: RemovalLog) -> list[bytes]:

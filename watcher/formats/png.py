@@ -12,6 +12,7 @@ from typing import BinaryIO, ClassVar
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import filter_exif, read_exif
+from watcher.formats.icc import clean_profile, is_clean
 from watcher.formats.png_findings import COLOUR_CHUNKS, chunk_findings
 from watcher.formats.signatures import PNG_SIGNATURE, is_png
 from watcher.rules.profile import Profile
@@ -175,14 +176,19 @@ def _keep_icc(data: bytes, output: BinaryIO, log: RemovalLog) -> None:
         log.remove("other", f"PNG iCCP holding no valid ICC profile ({len(data)} bytes)")
         return
     profile, complete = found
-    if not complete:
-        # A stream cut before its checksum: lenient viewers use it, strict ones drop it. The profile bytes
-        # stay identical; only their zlib wrapper is made whole again.
-        name = data.partition(b"\0")[0]
-        data = name + b"\0\0" + zlib.compress(profile, 9)
-        log.keep(f"ICC profile ({len(profile)} bytes, zlib stream repaired)")
-    else:
-        log.keep(f"ICC profile ({len(data)} bytes)")
+    try:
+        cleaned = clean_profile(profile)
+    except CorruptMedia as error:
+        log.remove("other", f"PNG iCCP holding an unreadable ICC profile ({len(data)} bytes: {error})")
+        return
+    for category, name in cleaned.removed:
+        log.remove(category, name)
+    if cleaned.removed or not complete:
+        # A stream cut before its checksum (lenient viewers use it, strict ones drop it) is made whole
+        # again; a cleaned profile is compressed anew. The profile's name stays.
+        data = data.partition(b"\0")[0] + b"\0\0" + zlib.compress(cleaned.data, 9)
+    repaired = "" if complete else ", zlib stream repaired"
+    log.keep(f"ICC profile ({len(cleaned.data)} bytes{repaired})")
     _write_chunk(output, b"iCCP", data)
 
 
@@ -272,7 +278,11 @@ class PngHandler:
         for chunk in reader.chunks():
             if chunk.kind not in allowed:
                 raise VerifyFailed(f"the sanitized PNG still holds a {chunk.label()} chunk")
-            if chunk.kind == b"eXIf":
+            if chunk.kind == b"iCCP":
+                found = _icc_profile(reader.body(chunk))
+                if found is None or not found[1] or not is_clean(found[0]):
+                    raise VerifyFailed("the sanitized PNG's ICC profile carries more than its colour data")
+            elif chunk.kind == b"eXIf":
                 leaked = [f.name for f in read_exif(reader.body(chunk)) if not profile.keeps(f.category)]
                 if leaked:
                     raise VerifyFailed(f"the sanitized PNG's eXIf still holds {', '.join(leaked)}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from watcher.errors import WatcherError
 from watcher.formats.base import Finding
 from watcher.formats.exif import read_exif
+from watcher.formats.icc import identity_findings
 from watcher.formats.xmp import read_xmp
 
 COLOUR_CHUNKS = frozenset({b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"cICP"})
@@ -75,6 +76,16 @@ def _readable(reader: Callable[[bytes], tuple[Finding, ...]], data: bytes) -> tu
         return ()
 
 
+def _icc_findings(data: bytes) -> tuple[Finding, ...]:
+    """Identity items inside an iCCP chunk's profile (a chunk that does not inflate is named as it is)."""
+    _name, _sep, rest = data.partition(b"\0")
+    try:
+        profile = zlib.decompressobj().decompress(rest[1:], _MAX_INFLATED)
+    except zlib.error:
+        return ()
+    return identity_findings(profile)
+
+
 def chunk_findings(kind: bytes, data: bytes) -> tuple[Finding, ...]:
     """What one metadata chunk holds; values are for ``inspect`` only, the removal log takes names."""
     name = f"PNG {kind.decode('latin-1')} ({len(data)} bytes)"
@@ -87,6 +98,8 @@ def chunk_findings(kind: bytes, data: bytes) -> tuple[Finding, ...]:
         return (Finding(_text_category(text.keyword), name, value, len(data)),)
     if kind == b"eXIf" and (found := _readable(read_exif, data)):
         return found
+    if kind == b"iCCP":
+        return (Finding("color_profile", name, None, len(data)), *_icc_findings(data))
     if kind in COLOUR_CHUNKS:
         return (Finding("color_profile", name, None, len(data)),)
     if kind == b"tIME" and len(data) == 7:

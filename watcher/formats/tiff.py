@@ -6,14 +6,24 @@ their IFD0 is usually a small preview, and publishing it would silently drop the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, UnsupportedFormat, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized, read_whole
+from watcher.formats.icc import clean_profile, is_clean
 from watcher.formats.signatures import is_tiff
 from watcher.formats.tiff_findings import ifd0_findings, page_findings
 from watcher.formats.tiff_pixels import decode_pixels
-from watcher.formats.tiff_structure import Header, Ifd, first_integer, image_data, read_chain, read_header
+from watcher.formats.tiff_structure import (
+    Entry,
+    Header,
+    Ifd,
+    first_integer,
+    image_data,
+    read_chain,
+    read_header,
+)
 from watcher.formats.tiff_tags import ICC_PROFILE, ORIENTATION, STRUCTURAL, allowed_tags, raw_kind, tag_name
 from watcher.formats.tiff_writer import write_tiff
 from watcher.rules.profile import Profile
@@ -21,6 +31,19 @@ from watcher.rules.profile import Profile
 MAX_TIFF_BYTES = 2 * 1024 * 1024 * 1024
 COMPRESSION = 259
 JPEG_COMPRESSIONS = (6, 7)  # old-style and new-style JPEG-in-TIFF
+
+
+def _clean_icc(entry: Entry, log: RemovalLog) -> Entry:
+    """The ICC profile entry reduced to its colour data; an empty value when the profile is unreadable."""
+    try:
+        cleaned = clean_profile(entry.value)
+    except CorruptMedia as error:
+        log.remove("other", f"TIFF ICC profile ({len(entry.value):,} bytes, unreadable: {error})")
+        return replace(entry, value=b"", count=0)
+    for category, name in cleaned.removed:
+        log.remove(category, name)
+    log.keep("ICC profile")
+    return replace(entry, value=cleaned.data, count=len(cleaned.data)) if cleaned.removed else entry
 
 
 def _parse(data: bytes) -> tuple[Header, tuple[Ifd, ...]]:
@@ -70,10 +93,12 @@ class TiffHandler:
             log.remove(finding.category, finding.name)
         for finding in page_findings(header, pages):
             log.remove(finding.category, finding.name)
+        kept_entries = [
+            _clean_icc(entry, log) if entry.tag == ICC_PROFILE else entry for entry in kept_entries
+        ]
+        kept_entries = [entry for entry in kept_entries if entry.tag != ICC_PROFILE or entry.value]
         for entry in kept_entries:
-            if entry.tag == ICC_PROFILE:
-                log.keep("ICC profile")
-            elif entry.tag not in STRUCTURAL:
+            if entry.tag not in STRUCTURAL and entry.tag != ICC_PROFILE:
                 log.keep(f"EXIF:{tag_name(entry.tag)}")
         output.write(write_tiff(header.order, kept_entries, data, image))
         notes: tuple[str, ...] = ()
@@ -98,6 +123,8 @@ class TiffHandler:
         extra = sorted(tag_name(e.tag) for e in ifd0.entries if e.tag not in allowed_tags(profile))
         if extra:
             raise VerifyFailed(f"the TIFF output still carries {', '.join(extra)}")
+        if any(e.tag == ICC_PROFILE and not is_clean(e.value) for e in ifd0.entries):
+            raise VerifyFailed("the TIFF output's ICC profile carries more than its colour data")
         source_header, source_pages = _parse(original)
         source_image = image_data(original, source_pages[0], source_header.order)
         if image.digest(written) != source_image.digest(original):

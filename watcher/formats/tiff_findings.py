@@ -12,8 +12,17 @@ from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding
 from watcher.formats.exif import MAX_EXIF_BYTES, parse_exif
 from watcher.formats.exif_tags import classify
+from watcher.formats.icc import identity_findings
 from watcher.formats.tiff_structure import Header, Ifd, first_integer
-from watcher.formats.tiff_tags import EXIF_IFD, GPS_IFD, NAMED, XMP_PACKET, tag_category, tag_name
+from watcher.formats.tiff_tags import (
+    EXIF_IFD,
+    GPS_IFD,
+    ICC_PROFILE,
+    NAMED,
+    XMP_PACKET,
+    tag_category,
+    tag_name,
+)
 from watcher.formats.xmp import read_xmp
 
 _BLOB_TYPES = (1, 7)
@@ -30,6 +39,8 @@ def ifd0_findings(data: bytes, header: Header, ifd0: Ifd, kept: frozenset[int]) 
             continue
         size = len(entry.value) if entry.field_type in _BLOB_TYPES or entry.tag in NAMED else None
         yield Finding(tag_category(entry.tag), f"EXIF:{tag_name(entry.tag)}", None, size)
+        if entry.tag == ICC_PROFILE:
+            yield from identity_findings(entry.value)
     yield from _sub_directory_findings(data)
 
 

@@ -14,6 +14,7 @@ from typing import BinaryIO, ClassVar
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed, WatcherError
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import filter_exif, read_exif
+from watcher.formats.icc import clean_profile, identity_findings, is_clean
 from watcher.formats.signatures import is_webp
 from watcher.formats.xmp import read_xmp
 from watcher.rules.profile import Profile
@@ -116,7 +117,8 @@ def _metadata_findings(source: BinaryIO, chunk: _Chunk) -> tuple[Finding, ...]:
     """What a metadata chunk holds, values included (for ``inspect`` only)."""
     name = f"WebP {chunk.label()} chunk ({chunk.size} bytes)"
     if chunk.fourcc == b"ICCP":
-        return (Finding("color_profile", name, None, chunk.size),)
+        found = identity_findings(_body(source, chunk)) if chunk.size <= _MAX_BUFFERED else ()
+        return (Finding("color_profile", name, None, chunk.size), *found)
     if chunk.fourcc in (b"EXIF", b"XMP ") and chunk.size <= _MAX_BUFFERED:
         data = _body(source, chunk)
         try:
@@ -190,6 +192,20 @@ def _plan_frame(source: BinaryIO, frame: _Chunk, log: RemovalLog) -> list[Item]:
     return [header, *kept]
 
 
+def _plan_icc(source: BinaryIO, chunk: _Chunk, log: RemovalLog) -> list[Item]:
+    try:
+        cleaned = clean_profile(_body(source, chunk))
+    except CorruptMedia as error:
+        log.remove(
+            "other", f"WebP ICCP chunk holding an unreadable ICC profile ({chunk.size} bytes: {error})"
+        )
+        return []
+    for category, name in cleaned.removed:
+        log.remove(category, name)
+    log.keep(f"ICC profile ({len(cleaned.data)} bytes)")
+    return [_new_chunk(b"ICCP", cleaned.data)] if cleaned.removed else [chunk]
+
+
 def _plan_exif(source: BinaryIO, chunk: _Chunk, profile: Profile, log: RemovalLog) -> list[Item]:
     try:
         filtered = filter_exif(_tiff(_body(source, chunk)), profile)
@@ -218,8 +234,7 @@ def _plan(source: BinaryIO, layout: _Layout, profile: Profile, log: RemovalLog) 
         elif fourcc == b"ANMF":
             plan.extend(_plan_frame(source, chunk, log))
         elif fourcc == b"ICCP" and extended and not repeated and profile.keeps("color_profile"):
-            log.keep(f"ICC profile ({chunk.size} bytes)")
-            plan.append(chunk)
+            plan.extend(_plan_icc(source, chunk, log))
         elif fourcc == b"EXIF" and extended and not repeated and chunk.size <= _MAX_BUFFERED:
             plan.extend(_plan_exif(source, chunk, profile, log))
         else:
@@ -308,6 +323,8 @@ def _check_output(output: BinaryIO, layout: _Layout, profile: Profile) -> None:
         frame = _frame_chunks(output, chunk) if chunk.fourcc == b"ANMF" else ()
         if any(part.fourcc not in _FRAME_CHUNKS for part in frame):
             raise VerifyFailed("the sanitized WebP still holds an unknown chunk inside an animation frame")
+        if chunk.fourcc == b"ICCP" and not is_clean(_body(output, chunk)):
+            raise VerifyFailed("the sanitized WebP's ICC profile carries more than its colour data")
         if chunk.fourcc == b"EXIF":
             leaked = [f.name for f in read_exif(_body(output, chunk)) if not profile.keeps(f.category)]
             if leaked:
