@@ -91,10 +91,14 @@ def get_logger() -> structlog.typing.FilteringBoundLogger:
     return cast("structlog.typing.FilteringBoundLogger", _DeferredLogger())
 
 
-def record_line(record: FileRecord) -> str:
-    """One JSON line for the removal log. ``ensure_ascii`` keeps control characters and invalid UTF-8
-    (surrogate-escaped names) as escapes, so every record is exactly one valid line."""
-    return json.dumps(record.as_json(), ensure_ascii=True, sort_keys=False) + "\n"
+def record_line(record: FileRecord, watch: str | None = None) -> str:
+    """One JSON line for the removal log (with ``watch``, the daemon's watch the file came from).
+    ``ensure_ascii`` keeps control characters and invalid UTF-8 (surrogate-escaped names) as escapes, so
+    every record is exactly one valid line."""
+    fields = record.as_json()
+    if watch is not None:
+        fields["watch"] = watch
+    return json.dumps(fields, ensure_ascii=True, sort_keys=False) + "\n"
 
 
 class RemovalLogWriter:
@@ -124,12 +128,12 @@ class RemovalLogWriter:
             self._handle = self._open()
         return self._handle
 
-    def write(self, record: FileRecord) -> None:
-        self.write_many([record])
+    def write(self, record: FileRecord, watch: str | None = None) -> None:
+        self.write_many([(record, watch)])
 
-    def write_many(self, records: Iterable[FileRecord]) -> None:
-        """Several records with one write (the daemon's batches)."""
-        lines = "".join(map(record_line, records))
+    def write_many(self, records: Iterable[tuple[FileRecord, str | None]]) -> None:
+        """Several (record, watch) pairs with one write (the daemon's batches)."""
+        lines = "".join(record_line(record, watch) for record, watch in records)
         if not lines:
             return
         with self._lock:

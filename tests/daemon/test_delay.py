@@ -235,6 +235,7 @@ def test_a_ledger_from_before_delayed_publishing_gains_the_column(tmp_path: Path
         assert ledger.counts("w")["pending"] == 1
         ledger.hold("w", "a", A, until=900)
         assert ledger.held("w") == [("a", 900.0)]
+        assert ledger.rows_for("w", ["a"])["a"].content_hash is None  # the old sha256 column, renamed
     finally:
         ledger.close()
     Ledger.open(state).close()  # opening again does not add it twice

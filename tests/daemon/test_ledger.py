@@ -30,12 +30,12 @@ def test_pending_files_are_handed_out_once_and_their_outcome_survives_a_reopen(t
     jobs = ledger.due(now=100, limit=10, watches=["w"])
     assert [job.relative for job in jobs] == ["a.jpg", "b.jpg"]
     assert ledger.due(now=100, limit=10, watches=["w"], exclude={("w", "a.jpg")})[0].relative == "b.jpg"
-    ledger.record_outcome(jobs[0], "published", now=101, sha256="ab", output="/d/a.jpg", profile_hash="p1")
+    ledger.record_outcome(jobs[0], "published", now=101, content_hash="ab", output="/d/a.jpg", profile_hash="p1")
     ledger.close()
     reopened = Ledger.open(tmp_path / "state")
     row = reopened.get("w", "a.jpg")
     assert row is not None
-    assert (row.status, row.sha256, row.output, row.profile_hash, row.snapshot) == (
+    assert (row.status, row.content_hash, row.output, row.profile_hash, row.snapshot) == (
         "published",
         "ab",
         "/d/a.jpg",
@@ -140,7 +140,7 @@ def test_a_batch_of_outcomes_is_stored_together_each_by_its_own_rules(ledger: Le
     ledger.mark_pending("w", "d.jpg", B, now=3)  # a newer version settled while the batch ran
     ledger.record_outcomes(
         [
-            Finished(jobs["a.jpg"], "published", sha256="aa", output="/d/a.jpg", profile_hash="p"),
+            Finished(jobs["a.jpg"], "published", content_hash="aa", output="/d/a.jpg", profile_hash="p"),
             Finished(jobs["b.jpg"], "failed", error="the destination is full"),
             Finished(jobs["c.jpg"], "refused", error="not a photo"),
             Finished(jobs["d.jpg"], "published", output="/d/d.jpg"),
@@ -154,7 +154,7 @@ def test_a_batch_of_outcomes_is_stored_together_each_by_its_own_rules(ledger: Le
         "c.jpg": ("refused", 0),
         "d.jpg": ("pending", 0),
     }
-    assert (rows["a.jpg"].sha256, rows["a.jpg"].output, rows["b.jpg"].next_attempt) == ("aa", "/d/a.jpg", 14)
+    assert (rows["a.jpg"].content_hash, rows["a.jpg"].output, rows["b.jpg"].next_attempt) == ("aa", "/d/a.jpg", 14)
     [newer, retry] = ledger.due(now=20, limit=10, watches=["w"])  # pending first, then failed
     assert (newer.relative, newer.retry) == ("d.jpg", False)
     assert (retry.relative, retry.retry) == ("b.jpg", True)  # a failed file is handed out as a retry

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import xxhash
+
 from tests.reliability.daemon_process import (
     LEDGER,
     clean_reference,
@@ -150,7 +152,10 @@ def _assert_consistent(
     for row in rows:
         assert row["status"] == "published", row
         assert Path(row["output"]) == share / row["relative"]
-        assert row["sha256"] == source_hashes[row["relative"]]
+        assert (
+            row["content_hash"]
+            == "xxh3-128:" + xxhash.xxh3_128((inbox / row["relative"]).read_bytes()).hexdigest()
+        )
     (watch,) = status_json(config)["watches"]
     assert (watch["published"], watch["pending"], watch["failed"]) == (FILES, 0, 0), watch
     for relative, digest in source_hashes.items():

@@ -7,7 +7,6 @@ Disk-full, read-only and unmount faults are real: a small tmpfs (root and a moun
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import pytest
+import xxhash
 
 from tests.reliability.daemon_inprocess import fill_up, mount, mount_works, remount, running, settle, unmount
 from tests.reliability.daemon_process import (
@@ -202,7 +202,7 @@ def test_a_file_replaced_while_it_is_sanitized_is_published_from_one_version_or_
     # The open file was the old version all along: the copy is the clean copy of that version, whole.
     monkeypatch.setattr(process, "sanitize_and_verify", sanitize_and_verify)
     assert record.status == "published"
-    assert record.source_sha256 == hashlib.sha256(first).hexdigest()
+    assert record.source_hash == "xxh3-128:" + xxhash.xxh3_128(first).hexdigest()
     reference = tmp_path / "reference"
     reference.mkdir()
     (tmp_path / "first.jpg").write_bytes(first)

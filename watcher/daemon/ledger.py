@@ -13,11 +13,12 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from watcher.daemon.holds import Holds, add_held_column
 from watcher.daemon.mounts import filesystem_type, is_network_filesystem
 from watcher.daemon.outcomes import Outcomes
-from watcher.daemon.rows import Finished, Job, LedgerStatus, Row, Waiting, retry_delay, row_from
+from watcher.daemon.rows import Finished, Job, LedgerStatus, Row, retry_delay, row_from
 from watcher.daemon.settle import Snapshot
 from watcher.errors import ConfigError
 
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
-    sha256 TEXT,
+    content_hash TEXT,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
@@ -48,11 +49,27 @@ CREATE INDEX IF NOT EXISTS files_due ON files (status, next_attempt);
 """
 _ROW_COLUMNS = ", ".join(
     [
-        *("relative", "size", "mtime_ns", "inode", "sha256", "status"),
+        *("relative", "size", "mtime_ns", "inode", "content_hash", "status"),
         *("attempts", "last_error", "output", "profile_hash", "next_attempt"),
     ]
 )
 _STATUS_OR_HELD = "CASE WHEN status='pending' AND held_until > 0 THEN 'held' ELSE status END"
+
+
+def _name_content_hash_column(database: sqlite3.Connection) -> None:
+    """Ledgers written before the content hash became XXH3 name its column after sha256; its old values
+    stay (nothing compares them with new ones)."""
+    columns = {str(row[1]) for row in database.execute("PRAGMA table_info(files)")}
+    if "sha256" in columns:
+        database.execute("ALTER TABLE files RENAME COLUMN sha256 TO content_hash")
+
+
+def _job(row: tuple[Any, ...], status: str) -> Job:
+    """A row of ``Ledger._waiting_rows`` (watch, relative, size, mtime_ns, inode, output, name, arrival,
+    next_attempt) as a job."""
+    watch, relative, size, mtime_ns, inode, output, name, arrival, _due = row
+    snapshot = Snapshot(size, mtime_ns, inode)
+    return Job(watch, relative, snapshot, output, name, float(arrival), status == "failed")
 
 
 class Ledger(Holds, Outcomes):
@@ -69,6 +86,7 @@ class Ledger(Holds, Outcomes):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         add_held_column(self._db)
+        _name_content_hash_column(self._db)
 
     @classmethod
     def open(cls, state_dir: Path, *, retry_base_seconds: float = 60.0) -> Ledger:
@@ -173,9 +191,11 @@ class Ledger(Holds, Outcomes):
         """Up to ``limit`` pending, then failed, files of ``watches`` whose time has come, minus ``exclude``."""
         jobs: list[Job] = []
         for status in ("pending", "failed"):
-            for row in self._waiting(status, watches, limit - len(jobs) + len(exclude), now):
-                if (row.watch, row.relative) not in exclude and len(jobs) < limit:
-                    jobs.append(row.job)
+            # During a backlog ``exclude`` (the files in the workers' hands) is most of what the query
+            # returns: skip those before building anything from their rows.
+            rows = self._waiting_rows(status, watches, limit - len(jobs) + len(exclude), now)
+            fresh = [row for row in rows if (row[0], row[1]) not in exclude][: limit - len(jobs)]
+            jobs += [_job(row, status) for row in fresh]
             if len(jobs) >= limit:
                 break
         return jobs
@@ -184,16 +204,16 @@ class Ledger(Holds, Outcomes):
         """When the earliest pending or failed file of ``watches`` not in ``exclude`` becomes due
         (wall-clock seconds); None when there is none."""
         times = [
-            row.due
+            float(row[-1])
             for status in ("pending", "failed")
-            for row in self._waiting(status, watches, len(exclude) + 1)
-            if (row.watch, row.relative) not in exclude
+            for row in self._waiting_rows(status, watches, len(exclude) + 1)
+            if (row[0], row[1]) not in exclude
         ]
         return min(times, default=None)
 
-    def _waiting(
+    def _waiting_rows(
         self, status: str, watches: Collection[str], limit: int, now: float | None = None
-    ) -> list[Waiting]:
+    ) -> list[tuple[Any, ...]]:
         # One status per query so the (status, next_attempt) index gives the order: no sort of a large
         # backlog on every call.
         names = sorted(watches)
@@ -204,12 +224,7 @@ class Ledger(Holds, Outcomes):
         query = f"SELECT {columns} FROM files WHERE {where} ORDER BY next_attempt LIMIT ?"  # noqa: S608
         with self._lock:
             found = self._db.execute(query, (status, *names, float("inf") if now is None else now, limit))
-            rows = found.fetchall()
-        retry = status == "failed"
-        return [
-            Waiting(Job(w, r, Snapshot(s, m, i), o, n, float(a), retry), float(d))
-            for w, r, s, m, i, o, n, a, d in rows
-        ]
+            return found.fetchall()
 
     def keep_names(self, watch: str, names: Sequence[tuple[str, str]]) -> None:
         """Remember the output stems of files before they are published, so a retry reuses them: (relative,

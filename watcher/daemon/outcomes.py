@@ -13,7 +13,7 @@ _RECORD_OUTCOME = """UPDATE files SET
     status = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode THEN :status ELSE 'pending' END,
     attempts = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode THEN :attempts ELSE 0 END,
     next_attempt = CASE WHEN size=:size AND mtime_ns=:mtime_ns AND inode=:inode THEN :due ELSE :now END,
-    sha256=:sha256, output=COALESCE(:output, output), last_error=:error,
+    content_hash=:content_hash, output=COALESCE(:output, output), last_error=:error,
     profile_hash=COALESCE(:profile_hash, profile_hash), name=COALESCE(:name, name),
     held_until = CASE WHEN :status='published' AND size=:size AND mtime_ns=:mtime_ns AND inode=:inode
         THEN NULL ELSE held_until END,
@@ -36,14 +36,16 @@ class Outcomes:
         status: LedgerStatus,
         *,
         now: float,
-        sha256: str | None = None,
+        content_hash: str | None = None,
         output: str | None = None,
         error: str | None = None,
         profile_hash: str | None = None,
         name: str | None = None,
     ) -> None:
         """Store a worker's outcome for ``job`` (see ``record_outcomes``)."""
-        self.record_outcomes([Finished(job, status, sha256, output, error, profile_hash, name)], now=now)
+        self.record_outcomes(
+            [Finished(job, status, content_hash, output, error, profile_hash, name)], now=now
+        )
 
     def record_outcomes(self, outcomes: Sequence[Finished], *, now: float) -> None:
         """Store the outcomes of a batch in one transaction: one commit instead of one per file.
@@ -66,7 +68,7 @@ class Outcomes:
             "mtime_ns": job.snapshot.mtime_ns,
             "inode": job.snapshot.inode,
             "status": outcome.status,
-            "sha256": outcome.sha256,
+            "content_hash": outcome.content_hash,
             "output": outcome.output,
             "error": outcome.error,
             "profile_hash": outcome.profile_hash,

@@ -14,7 +14,7 @@ LedgerStatus = Literal["pending", "published", "refused", "skipped", "failed"]
 class Row:
     relative: str
     snapshot: Snapshot
-    sha256: str | None
+    content_hash: str | None
     status: LedgerStatus
     attempts: int
     last_error: str | None
@@ -44,35 +44,19 @@ class Finished:
 
     job: Job
     status: LedgerStatus
-    sha256: str | None = None
+    content_hash: str | None = None
     output: str | None = None
     error: str | None = None
     profile_hash: str | None = None
     name: str | None = None
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """A pending or failed row and when it is due."""
-
-    job: Job
-    due: float
-
-    @property
-    def watch(self) -> str:
-        return self.job.watch
-
-    @property
-    def relative(self) -> str:
-        return self.job.relative
-
-
 def row_from(values: tuple[object, ...]) -> Row:
-    relative, size, mtime_ns, inode, sha256, status, attempts, error, output, profile_hash, due = values
+    relative, size, mtime_ns, inode, content_hash, status, attempts, error, output, profile_hash, due = values
     return Row(
         str(relative),
         Snapshot(int(size), int(mtime_ns), int(inode)),  # type: ignore[call-overload]
-        None if sha256 is None else str(sha256),
+        None if content_hash is None else str(content_hash),
         status,  # type: ignore[arg-type]
         int(attempts),  # type: ignore[call-overload]
         None if error is None else str(error),

@@ -11,7 +11,6 @@ import contextlib
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -202,9 +201,7 @@ class JobRunner:
         """The removal-log records first, then one ledger transaction: a kill between the two repeats the
         batch's records after the restart, but never loses one."""
         self._removal_log.write_many(
-            replace(outcome, watch=watch.name)
-            for watch, _, outcome in done
-            if isinstance(outcome, FileRecord)
+            (outcome, watch.name) for watch, _, outcome in done if isinstance(outcome, FileRecord)
         )
         finished: list[Finished] = []
         for watch, job, outcome in done:
@@ -215,10 +212,10 @@ class JobRunner:
             elif outcome.status == "published":
                 self._remove_replaced_output(watch, job.previous_output, outcome.output)
                 name = stem_of(outcome.output, watch.config.profile)
-                sha256, output, profile_hash = outcome.source_sha256, outcome.output, watch.profile_hash
-                finished.append(Finished(job, "published", sha256, output, None, profile_hash, name))
+                content_hash, output, profile_hash = outcome.source_hash, outcome.output, watch.profile_hash
+                finished.append(Finished(job, "published", content_hash, output, None, profile_hash, name))
             else:
-                finished.append(Finished(job, outcome.status, outcome.source_sha256, error=outcome.reason))
+                finished.append(Finished(job, outcome.status, outcome.source_hash, error=outcome.reason))
         self._ledger.record_outcomes(finished, now=self._wall_clock())
 
     @staticmethod

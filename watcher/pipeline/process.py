@@ -135,7 +135,7 @@ def _publish(
         bytes_out=bytes_out,
         lossless=result.lossless,
         notes=notes,
-        source_sha256=digest,
+        source_hash=digest,
         companions=companions,
         staged=staged,
     )
@@ -169,7 +169,7 @@ def process_file(
     ``now`` is the clock for publish times and date names. ``stage=True`` leaves a published output in its
     temp file, for the caller to commit with ``publish.commit_staged`` (the record's status is then
     "staged"); files it cannot stage are committed at once, and either way the folder's fsync is the
-    caller's. ``hash_source=False`` skips the source's sha256 (the record's ``source_sha256`` is then None):
+    caller's. ``hash_source=False`` skips the source's content hash (the record's ``source_hash`` is then None):
     only a ledger needs it.
 
     Bad files come back as a refused record with a reason. Problems worth retrying later (the source

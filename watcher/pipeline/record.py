@@ -31,7 +31,7 @@ class FileRecord:
     bytes_out: int = 0
     lossless: bool | None = None
     notes: tuple[str, ...] = ()
-    source_sha256: str | None = None  # of the exact bytes that were sanitized (one consistent version)
+    source_hash: str | None = None  # of the exact bytes that were sanitized (one consistent version)
     watch: str | None = None  # the daemon's watch name; None for `clean`
     companions: tuple[str, ...] = ()  # further files published from this source (a motion photo's video)
     staged: Staged | None = None  # while the status is "staged": the temp file to commit

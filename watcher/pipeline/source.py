@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import xxhash
+
 from watcher.errors import SourceError
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+HASH_NAME = "xxh3-128"
 _HASH_CHUNK = 1 << 20
 
 
@@ -59,13 +61,17 @@ def open_source(path: Path) -> tuple[BinaryIO, SourceState]:
 
 
 def hash_stream(stream: BinaryIO) -> str:
-    """sha256 of the whole stream, read from the start; leaves the position at 0."""
+    """The content hash the ledger keeps of the bytes that were sanitized: XXH3-128 of the whole stream,
+    read from the start, as ``xxh3-128:HEX``; leaves the position at 0.
+
+    It tells one version of a file from another, nothing more: no secret depends on it, so a fast
+    non-cryptographic hash serves (about ten times sha256's speed here, which a backlog of photos feels)."""
     stream.seek(0)
-    digest = hashlib.sha256()
+    digest = xxhash.xxh3_128()
     while chunk := stream.read(_HASH_CHUNK):
         digest.update(chunk)
     stream.seek(0)
-    return digest.hexdigest()
+    return f"{HASH_NAME}:{digest.hexdigest()}"
 
 
 def check_unchanged(stream: BinaryIO, before: SourceState) -> None:
