@@ -9,8 +9,10 @@ over the whole batch into a fresh folder; the best run counts. Timed:
   ffmpeg -c copy            the bare remux every ffmpeg-based sanitizer starts from (no fix-up, no check)
   exiftool -all=            rewrites the metadata boxes only, keeps every track
   mat2                      ffmpeg remux (drops every non-audio/video stream), writes NAME.cleaned.EXT
-  sharesafe sanitize        remux + box fix-up (the handler's sanitize)
-  sharesafe sanitize+verify the above plus our box check and the packet-hash comparison with the source
+  sharesafe sanitize        remux + box fix-up (the handler's sanitize: the native remux where it applies,
+                            ffmpeg for the rest, as in production)
+  sharesafe sanitize+verify the above plus our box check and the proof that every kept sample (packet) is
+                            the source's (native: our own sample hashes; ffmpeg path: ffmpeg's streamhash)
 Targets: sharesafe at least as fast as mat2 and exiftool, and within 3x of cp.
 """
 

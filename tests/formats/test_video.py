@@ -45,9 +45,12 @@ def run_ffmpeg(*arguments: str) -> None:
 
 @pytest.fixture(scope="module")
 def tracks_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tracks_video(tmp_path_factory.mktemp("generated"))
+
+
+def make_tracks_video(directory: Path) -> Path:
     """An MP4 with video, audio, a GPS subtitle (tx3g), a caption (tx3g), a timecode data track,
     a 90° display rotation, a ©xyz location, make/model keys and a creation date."""
-    directory = tmp_path_factory.mktemp("generated")
     (directory / "gps.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nGPS 52.2097 -0.8955\n")
     (directory / "caption.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nhello caption\n")
     base = directory / "base.mp4"
@@ -66,6 +69,16 @@ def tracks_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "-metadata", "creation_time=2024-05-06T07:08:09Z", str(video),
     )  # fmt: skip
     return video
+
+
+def make_fragmented(video: Path) -> Path:
+    """A fragmented copy (moof boxes, no sample tables in the moov) of ``video``'s video and audio."""
+    fragmented = video.with_name(f"fragmented-{video.name}")
+    run_ffmpeg(
+        "-i", str(video), "-map", "0:v", "-map", "0:a", "-c", "copy",
+        "-movflags", "frag_keyframe+empty_moov", str(fragmented),
+    )  # fmt: skip
+    return fragmented
 
 
 def sanitize(source: Path, output: Path, profile: Profile = STRICT, *, sniffed: bool = True) -> Path:
@@ -246,10 +259,11 @@ def test_live_photo_pair_published_still_loses_its_identifier(tmp_path: Path) ->
 def test_ffmpeg_over_its_time_limit_is_stopped(
     tracks_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fragmented = make_fragmented(tracks_video)  # the native remux leaves fragmented files to ffmpeg
     monkeypatch.setattr(ffmpeg, "MINIMUM_SECONDS", 0.0)
     monkeypatch.setattr(ffmpeg, "BYTES_PER_SECOND", 10**15)
     with (
-        tracks_video.open("rb") as reader,
+        fragmented.open("rb") as reader,
         (tmp_path / "out.mp4").open("w+b") as writer,
         pytest.raises(CorruptMedia, match="took longer"),
     ):

@@ -1,23 +1,28 @@
 """MP4, MOV, M4V and 3GP videos: remuxed without re-encoding, then fixed up and verified box by box.
 
-ffmpeg copies the first real video stream and the audio streams, packet for packet, and leaves everything
-else behind (data, subtitle, timed-metadata and attachment streams, container and stream metadata,
-chapters). What ffmpeg cannot be told to do (mandatory header dates, stray metadata boxes) is done on its
-output in place by ``video_fixup``; the same module's check re-reads the result with our own box reader.
+The common case (one non-fragmented, self-contained movie whose tables the native reader understands) is
+remuxed in Python by ``mp4_remux``, which proves the copy by hashing every kept sample on both sides.
+Anything else takes the ffmpeg path: ffmpeg copies the first real video stream and the audio streams,
+packet for packet, and leaves everything else behind (data, subtitle, timed-metadata and attachment
+streams, container and stream metadata, chapters). What neither remux writes right by itself (mandatory
+header dates, stray metadata boxes, compressor names) is done on its output in place by ``video_fixup``;
+the same module's check re-reads the result with our own box reader.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from watcher.errors import CorruptMedia, TooLarge, VerifyFailed
-from watcher.formats import ffmpeg, signatures, video_fixup
+from watcher.formats import ffmpeg, mp4_remux, signatures, video_fixup
 from watcher.formats.base import Finding, Inventory, Sanitized
 from watcher.formats.bmff import MAX_PAYLOAD, file_size, top_level
 from watcher.formats.livephoto import metadata_items
+from watcher.formats.mp4_tables import NotNative
 from watcher.formats.video_findings import CREATE_DATE, findings, frame_size, track_handlers, track_kinds
 from watcher.formats.video_packets import packets_match, remember_source_hashes
 from watcher.rules.profile import Profile
@@ -58,29 +63,28 @@ class VideoHandler:
         date = _kept_date(source, profile)
         found = findings(source)
         leftovers: list[str] = []
-        with (
-            tempfile.TemporaryDirectory(prefix="sharesafe-video-") as directory,
-            ffmpeg.readable_path(source, Path(directory)) as (path, source_fds),
-            ffmpeg.writable_path(output, Path(directory)) as (target, output_fds),
-        ):
-            inputs, audio = _audio_inputs(source, path, source_fds, Path(directory), size)
-            hashes = ffmpeg.run(
-                [*remux_arguments(inputs, audio, container, target), *ffmpeg.HASH_OUTPUT],
-                pass_fds=(*source_fds, *output_fds), size=size, purpose="remux the video",
-            )  # fmt: skip
-        remember_source_hashes(source, ffmpeg.parse_hashes(hashes))
-        if b"vide" not in track_handlers(output):
-            raise CorruptMedia("the video holds no playable video stream (its media may live in other files)")
-        video_fixup.fix_up(output, date, removed=leftovers)
-        location = profile.location == "keep" and _keep_location(source, output)
+        keep_location = profile.location == "keep"
+        room = mp4_remux.LOCATION_ROOM if keep_location else 0
+        proof = _remux_natively(source, output, date, room, leftovers)
+        place = mp4_remux.place_location
+        if proof is None:
+            leftovers.clear()
+            _remux_with_ffmpeg(source, output, container, size)
+            video_fixup.fix_up(output, date, removed=leftovers)
+            place = video_fixup.append_location
+        location = keep_location and _keep_location(source, output, place)
         output.flush()
-        return _result(container, found, leftovers, profile, date, location=location)
+        return _result(container, found, leftovers, profile, date, location=location, proof=proof)
 
     def verify(self, output: BinaryIO, source: BinaryIO, profile: Profile, result: Sanitized) -> None:
         try:
             video_fixup.check(output, _kept_date(source, profile), location=profile.location == "keep")
         except CorruptMedia as error:
             raise VerifyFailed(f"the output does not parse as a complete video: {error}") from None
+        if result.image_digest is not None:
+            if not mp4_remux.samples_match(output, result.image_digest):
+                raise VerifyFailed("the output's audio/video samples differ from the source's")
+            return
         try:
             matching = packets_match(source, output)
         except CorruptMedia as error:
@@ -89,6 +93,37 @@ class VideoHandler:
             ) from None
         if not matching:
             raise VerifyFailed("the output's audio/video packets differ from the source's")
+
+
+def _remux_natively(
+    source: BinaryIO, output: BinaryIO, date: int, room: int, leftovers: list[str]
+) -> str | None:
+    """The native remux, fixed up and checked against the box keep-list; its proof, or None when the file
+    needs the ffmpeg path: one the native reader does not handle, or whose copied sample descriptions hold
+    a box the keep-list refuses (ffmpeg writes those anew)."""
+    try:
+        proof = mp4_remux.remux(source, output, room=room)
+        video_fixup.fix_up(output, date, removed=leftovers)
+        video_fixup.check(output, date)
+    except (NotNative, VerifyFailed, CorruptMedia):
+        return None
+    return proof
+
+
+def _remux_with_ffmpeg(source: BinaryIO, output: BinaryIO, container: Container, size: int) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="sharesafe-video-") as directory,
+        ffmpeg.readable_path(source, Path(directory)) as (path, source_fds),
+        ffmpeg.writable_path(output, Path(directory)) as (target, output_fds),
+    ):
+        inputs, audio = _audio_inputs(source, path, source_fds, Path(directory), size)
+        hashes = ffmpeg.run(
+            [*remux_arguments(inputs, audio, container, target), *ffmpeg.HASH_OUTPUT],
+            pass_fds=(*source_fds, *output_fds), size=size, purpose="remux the video",
+        )  # fmt: skip
+    remember_source_hashes(source, ffmpeg.parse_hashes(hashes))
+    if b"vide" not in track_handlers(output):
+        raise CorruptMedia("the video holds no playable video stream (its media may live in other files)")
 
 
 def remux_arguments(inputs: list[str], audio: list[str], container: Container, destination: str) -> list[str]:
@@ -174,14 +209,13 @@ def _kept_date(source: BinaryIO, profile: Profile) -> int:
     return created if profile.time == "keep" else video_fixup.day_of(created)
 
 
-def _keep_location(source: BinaryIO, output: BinaryIO) -> bool:
-    """Carry the source's ISO 6709 position (nothing else of its metadata) over; True when written."""
+def _keep_location(source: BinaryIO, output: BinaryIO, place: Callable[[BinaryIO, str], bool]) -> bool:
+    """Carry the source's ISO 6709 position (nothing else of its metadata) over; True when written.
+
+    ``place`` writes it without moving a chunk: into the native output's free room after the moov, or
+    after the moov of an ffmpeg output, where it is the last box."""
     for item in metadata_items(source):
-        if (
-            item.name in LOCATION_KEYS
-            and item.value
-            and video_fixup.append_location(output, item.value.strip())
-        ):
+        if item.name in LOCATION_KEYS and item.value and place(output, item.value.strip()):
             return True
     return False
 
@@ -194,6 +228,7 @@ def _result(
     date: int,
     *,
     location: bool,
+    proof: str | None,
 ) -> Sanitized:
     removed: dict[str, list[str]] = {}
     kept: list[str] = ["QuickTime:©xyz (ISO 6709 position)"] if location else []
@@ -210,7 +245,7 @@ def _result(
     return Sanitized(
         format=container.format, extension=container.extension, lossless=True,
         removed={category: tuple(names) for category, names in removed.items()},
-        kept=tuple(kept), notes=notes,
+        kept=tuple(kept), notes=notes, image_digest=proof,
     )  # fmt: skip
 
 
