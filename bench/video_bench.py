@@ -5,7 +5,9 @@
 The batch is every corpus MP4/MOV/3GP the handler publishes plus one generated 1080p video of --seconds
 (mpeg4 + AAC, large enough that per-process start-up does not dominate). Each tool runs --repeat times
 over the whole batch into a fresh folder; the best run counts. Timed:
-  cp                        plain copy (the floor)
+  cp                        plain copy, one `cp` process per file (the floor, as a per-file tool runs)
+  copy in process           shutil.copyfile in this process: the floor without a process start per file,
+                            as the sharesafe rows run (in this process, without fsync)
   ffmpeg -c copy            the bare remux every ffmpeg-based sanitizer starts from (no fix-up, no check)
   exiftool -all=            rewrites the metadata boxes only, keeps every track
   mat2                      ffmpeg remux (drops every non-audio/video stream), writes NAME.cleaned.EXT
@@ -75,6 +77,12 @@ def run_cp(batch: list[Path], out: Path) -> None:
         subprocess.run(["cp", str(path), str(out / path.name)], check=True)
 
 
+def run_copyfile(batch: list[Path], out: Path) -> None:
+    # The copy alone, in this process: no process start per file (what the in-process sanitizer rows pay).
+    for path in batch:
+        shutil.copyfile(path, out / path.name)
+
+
 def run_ffmpeg_copy(batch: list[Path], out: Path) -> None:
     # The remux alone, with no fix-up and no verification: the least the design (remux through
     # ffmpeg without re-encoding) can cost.
@@ -134,6 +142,7 @@ def compare(title: str, batch: list[Path], repeat: int) -> None:
     print(f"{title}: {len(batch)} videos, {megabytes:.1f} MB")
     tools: list[tuple[str, Tool, Tool | None]] = [
         ("cp", run_cp, None),
+        ("copy in process", run_copyfile, None),
         ("ffmpeg -c copy (remux only)", run_ffmpeg_copy, None),
         ("exiftool -all=", run_exiftool, None),
         ("mat2", run_mat2, prepare_mat2),
@@ -142,7 +151,7 @@ def compare(title: str, batch: list[Path], repeat: int) -> None:
     ]
     speeds: dict[str, float] = {}
     for name, tool, prepare in tools:
-        if shutil.which(name.split()[0]) is None and not name.startswith(("sharesafe", "ffmpeg")):
+        if shutil.which(name.split()[0]) is None and not name.startswith(("sharesafe", "ffmpeg", "copy")):
             print(f"  {name:28s} not installed")
             continue
         seconds = best_time(tool, batch, repeat, prepare)
