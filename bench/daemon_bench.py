@@ -64,7 +64,7 @@ def prefill_ledger(config: Path, inbox: Path, watch: str) -> None:
         rows.append((watch, relative, info.st_size, info.st_mtime_ns, info.st_ino, output))
     with sqlite3.connect(state / "ledger.sqlite3") as db:
         db.executemany(
-            """INSERT INTO files (watch, relative, size, mtime_ns, inode, sha256, status, output, profile_hash)
+            """INSERT INTO files (watch, relative, size, mtime_ns, inode, content_hash, status, output, profile_hash)
             VALUES (?, ?, ?, ?, ?, 'x', 'published', ?, ?)""",
             [(*row, fingerprint) for row in rows],
         )
