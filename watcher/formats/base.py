@@ -44,8 +44,8 @@ class Sanitized:
     removed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # category -> item names
     kept: tuple[str, ...] = ()  # item names kept by the profile (e.g. "EXIF:Orientation", "ICC profile")
     notes: tuple[str, ...] = ()  # human notes, e.g. "re-encoded HEIC to JPEG (quality 92)"
-    # Lossless paths: a digest of the image data as it was read from the source while copying, so verify()
-    # can compare the re-read output against it without a second pass over the source.
+    # Lossless paths: a digest of the image data (a video's samples) as it was read from the source while
+    # copying, so verify() can compare the re-read output against it without a second pass over the source.
     image_digest: str | None = None
 
 
