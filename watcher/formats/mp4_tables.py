@@ -27,6 +27,7 @@ from watcher.formats.bmff import (
     read_exact,
     top_level,
 )
+from watcher.formats.video_fixup import dates_placed
 
 MAX_MOVIE = 64 * 1024 * 1024
 MAX_BRAND = 4096
@@ -101,7 +102,7 @@ def read_movie(source: BinaryIO) -> Movie:
         raise NotNative("the movie is fragmented or has no single movie header")
     media = tuple((box.start, box.end) for box in boxes if box.type == b"mdat")
     tracks = _kept_tracks(view, [box for box in children if box.type == b"trak"])
-    return Movie(brand, _whole(view, headers[0]), tracks, media)
+    return Movie(brand, _dated(view, headers[0]), tracks, media)
 
 
 def _kept_tracks(view: BinaryIO, traks: list[Box]) -> tuple[Track, ...]:
@@ -125,7 +126,10 @@ def read_track(view: BinaryIO, trak: Box, handler: bytes) -> Track:
     table = _child(view, information, b"stbl")
     header = b"vmhd" if handler == b"vide" else b"smhd"
     parts = {kind: _whole(view, _child(view, box, kind)) for box, kind in
-             ((trak, b"tkhd"), (media, b"mdhd"), (media, b"hdlr"), (information, header))}  # fmt: skip
+             ((media, b"hdlr"), (information, header))}  # fmt: skip
+    parts |= {
+        kind: _dated(view, _child(view, box, kind)) for box, kind in ((trak, b"tkhd"), (media, b"mdhd"))
+    }
     edits = find_child(view, trak, b"edts")
     elst = find_child(view, edits, b"elst") if edits is not None else None
     aperture = find_child(view, trak, b"tapt")
@@ -139,6 +143,8 @@ def read_track(view: BinaryIO, trak: Box, handler: bytes) -> Track:
         raise NotNative("a track holds sample auxiliary information at absolute offsets")
     if len(CHUNK_OFFSETS & stbl.keys()) != 1 or (b"stsz" in stbl) == (b"stz2" in stbl):
         raise NotNative("a track has no single chunk offset or sample size table")
+    if b"stsc" not in stbl:
+        raise NotNative("a track has no sample-to-chunk table")
     entries = _descriptions(view, stbl.get(b"stsd"), handler, len(references))
     constant, sizes, samples = _sample_sizes(view, stbl)
     _check_constant_audio(handler, entries, constant)
@@ -315,6 +321,13 @@ def _child(view: BinaryIO, parent: Box, kind: bytes) -> Box:
     if found is None:
         raise NotNative(f"a track has no {kind.decode('latin-1')} box")
     return found
+
+
+def _dated(view: BinaryIO, box: Box) -> bytes:
+    """A whole mvhd, tkhd or mdhd box, whose dates the fix-up zeroes: only versions 0 and 1 say where."""
+    if box.end - box.start < 4 or not dates_placed(read_exact(view, box.start, 4), box.type):
+        raise NotNative(f"the {box.name} box has an unknown version or flags")
+    return _whole(view, box)
 
 
 def _whole(view: BinaryIO, box: Box) -> bytes:

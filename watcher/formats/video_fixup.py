@@ -53,6 +53,13 @@ ALLOWED_HANDLERS = frozenset({b"vide", b"soun"})
 DATA_HANDLERS = frozenset({b"alis", b"url ", b"dhlr"})
 
 
+def dates_placed(head: bytes, kind: bytes) -> bool:
+    """Whether a dated box's version and flags (its first four payload bytes) say plainly where its dates
+    lie. Readers disagree on anything else: ExifTool reads the dates of an mvhd or mdhd whose version or
+    flags are not zero as 64-bit, for one. A tkhd's flags are its own (enabled, in movie...)."""
+    return head[0] in (0, 1) and (kind == b"tkhd" or head[1:4] == b"\0\0\0")
+
+
 def day_of(seconds: int) -> int:
     """The start of the UTC day holding ``seconds`` (QuickTime epoch: 1904-01-01)."""
     return seconds - seconds % SECONDS_PER_DAY
@@ -133,6 +140,8 @@ def check(output: BinaryIO, date: int, *, location: bool = False) -> None:
             raise VerifyFailed(f"the output still holds a {box.name!r} box inside {_show_path(path)}")
         if box.type in (b"free", b"skip") and _has_content(output, box):
             raise VerifyFailed("a blanked box in the output still holds data")
+        if box.type in DATED and not dates_placed(read_exact(output, box.start, 4), box.type):
+            raise VerifyFailed(f"the {box.name} box of the output has an unknown version or flags")
         if box.type in DATED and _read_dates(output, box) != (date, date):
             raise VerifyFailed(f"the {box.name} box of the output carries a date outside the rule")
         field = _name_field(box)
