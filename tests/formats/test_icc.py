@@ -182,3 +182,22 @@ def test_every_corpus_profile_renders_the_same_after_cleaning() -> None:
         except AssertionError as error:
             raise AssertionError(f"{name}: {error}") from None
     assert readable >= len(PROFILES) - 2
+
+
+def test_a_description_in_one_other_language_is_relabelled_english() -> None:
+    # Readers name a non-English description in the tag's name (ProfileDescription-de-DE), as they would a
+    # caption's; the text itself is the profile's name and stays.
+    description = mluc((b"deDE", "Farbprofil"))
+    source = with_tags([(b"desc", description), *((s, d) for s, d in tags(SRGB).items() if s != b"desc")])
+    cleaned = clean_profile(source)
+    assert ("text", "ICC desc language tag") in cleaned.removed
+    kept = tags(cleaned.data)[b"desc"]
+    assert kept[16:20] == b"enUS" and kept.endswith("Farbprofil".encode("utf-16-be"))
+    assert is_clean(cleaned.data)
+
+
+def test_a_text_tag_whose_records_do_not_fit_makes_the_profile_unreadable() -> None:
+    broken = b"mluc" + bytes(4) + struct.pack(">II", 5, 12) + b"enUS"
+    source = with_tags([(b"desc", broken), *((s, d) for s, d in tags(SRGB).items() if s != b"desc")])
+    with pytest.raises(CorruptMedia):
+        clean_profile(source)

@@ -8,7 +8,6 @@ import io
 import os
 import signal
 from collections.abc import Iterator
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from types import FrameType
@@ -108,9 +107,9 @@ def fuzz_seeds(handler_name: str) -> tuple[bytes, ...]:
     return tuple(chosen)
 
 
-# Strict, and without the colour profile: a mutated ICC profile can still read as a profile whose (kept)
-# description now holds any bytes, which the oracle rightly cannot tell from a caption.
-FUZZ_PROFILE = replace(STRICT, color_profile="remove")
+# The default profile, colour profile kept: a mutated ICC profile must come out reduced to its colour data
+# (or be dropped as unreadable) like any other.
+FUZZ_PROFILE = STRICT
 
 
 def clean_output(handler: Handler, data: bytes, profile: Profile = FUZZ_PROFILE) -> bytes | None:

@@ -97,9 +97,9 @@ def clean_profile(data: bytes) -> CleanProfile:
             continue
         seen.add(tag.signature)
         if tag.signature in TEXT_TAGS:
-            body, others = _one_language(body)
-            if others:
-                removed.append(("text", f"ICC {tag.signature.decode()} in {others} other languages"))
+            body, dropped = _one_language(body)
+            if dropped:
+                removed.append(("text", f"ICC {tag.signature.decode()} {dropped}"))
         kept.append((tag, body))
     if not removed:
         return CleanProfile(data, ())
@@ -150,21 +150,28 @@ def _parse(data: bytes) -> tuple[int, list[_Tag]]:
     return size, tags
 
 
-def _one_language(body: bytes) -> tuple[bytes, int]:
-    """A multiLocalizedUnicode ('mluc') text reduced to its US English record (else its first); other types
-    as they are. Returns the body and how many records were dropped."""
-    if body[:4] != b"mluc" or len(body) < 16:
-        return body, 0
+def _one_language(body: bytes) -> tuple[bytes, str | None]:
+    """A multiLocalizedUnicode ('mluc') text as one US English record: its US English text, else its first,
+    under the en-US tag (readers name any other language in the tag's name, as they would a caption's).
+    Other text types come back as they are. Returns the body and what was dropped from it, if anything."""
+    if body[:4] != b"mluc":
+        return body, None  # a v2 profile's single ASCII text (textType, textDescriptionType)
+    if len(body) < 16:
+        raise CorruptMedia("an ICC text tag is cut short")
     count, record_size = struct.unpack_from(">II", body, 8)
-    if count <= 1 or record_size != 12 or 16 + 12 * count > len(body):
-        return body, 0
+    if not 1 <= count <= MAX_TAGS or record_size != 12 or 16 + 12 * count > len(body):
+        raise CorruptMedia("an ICC text tag's records do not fit it")
     records = [struct.unpack_from(">4sII", body, 16 + 12 * i) for i in range(count)]
-    chosen = next((r for r in records if r[0] == _ENGLISH), records[0])
-    language, length, offset = chosen
+    language, length, offset = next((r for r in records if r[0] == _ENGLISH), records[0])
     text = body[offset : offset + length]
     if len(text) != length:
-        raise CorruptMedia("ICC description record points outside its tag")
-    return b"mluc" + bytes(4) + struct.pack(">II4sII", 1, 12, language, length, 28) + text, count - 1
+        raise CorruptMedia("an ICC text record points outside its tag")
+    clean = b"mluc" + bytes(4) + struct.pack(">II4sII", 1, 12, _ENGLISH, length, 28) + text
+    if body.rstrip(b"\0") == clean.rstrip(b"\0"):
+        return body, None
+    if count > 1:
+        return clean, f"in {count - 1} other languages"
+    return clean, "language tag" if language != _ENGLISH else "bytes beside its text"
 
 
 def _assemble(header: bytearray, kept: list[tuple[_Tag, bytes]], had_id: bool) -> bytes:
