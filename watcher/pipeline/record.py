@@ -32,7 +32,6 @@ class FileRecord:
     lossless: bool | None = None
     notes: tuple[str, ...] = ()
     source_hash: str | None = None  # of the exact bytes that were sanitized (one consistent version)
-    watch: str | None = None  # the daemon's watch name; None for `clean`
     companions: tuple[str, ...] = ()  # further files published from this source (a motion photo's video)
     staged: Staged | None = None  # while the status is "staged": the temp file to commit
 
@@ -43,7 +42,8 @@ class FileRecord:
         return dataclasses.replace(self, output=None, status="refused", reason=error, staged=None)
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON shape of `clean --json` and the removal log (one object per input)."""
+        """The JSON shape of `clean --json` and the removal log (one object per input; the daemon's log
+        adds the watch name, see ``log.record_line``)."""
         return {
             "source": self.source,
             "output": self.output,
@@ -57,5 +57,4 @@ class FileRecord:
             "lossless": self.lossless,
             "notes": list(self.notes),
             "companions": list(self.companions),
-            **({"watch": self.watch} if self.watch is not None else {}),
         }
