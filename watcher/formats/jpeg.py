@@ -15,7 +15,7 @@ from typing import BinaryIO, ClassVar
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats.base import Finding, Inventory, RemovalLog, Sanitized
 from watcher.formats.exif import exif_orientation, read_exif
-from watcher.formats.icc import identity_findings, is_clean
+from watcher.formats.icc import identity_findings
 from watcher.formats.jpeg_header import (
     EXIF_PREFIX,
     XMP_PREFIX,
@@ -61,7 +61,7 @@ class JpegHandler:
                 icc.add(item.payload)
             elif item.marker >= 0xE0:
                 findings += segment_findings(item)
-        return _inventory(findings, icc, size, trailer_finding(reader.rest()))
+        return _inventory([*findings, *_icc_findings(icc)], size, trailer_finding(reader.rest()))
 
     def sanitize(self, source: BinaryIO, output: BinaryIO, profile: Profile) -> Sanitized:
         log = RemovalLog()
@@ -149,17 +149,21 @@ def _check_output(output: BinaryIO, profile: Profile, scans: SourceScans | None)
             findings += items
     if any(reader.rest()):
         raise VerifyFailed("the output has bytes after its EOI marker")
-    if icc.chunks:
-        _check_icc(icc)
-    return digest.hexdigest(), _inventory(findings, icc, size)
-
-
-def _check_icc(icc: IccChunks) -> None:
-    kept = icc.profile()
-    if kept is None:
+    icc_items = _icc_findings(icc)
+    if icc.chunks and icc.problem:
         raise VerifyFailed(f"the output's ICC chunks are malformed: {icc.problem}")
-    if not is_clean(kept):
+    if len(icc_items) > 1:  # the profile itself, then anything in it besides colour data
         raise VerifyFailed("the output's ICC profile carries more than its colour data")
+    return digest.hexdigest(), _inventory([*findings, *icc_items], size)
+
+
+def _icc_findings(icc: IccChunks) -> list[Finding]:
+    """The ICC profile as one item, then what it carries besides its colour data (nothing in a clean one)."""
+    if not icc.chunks:
+        return []
+    profile = icc.profile()
+    identity = identity_findings(profile) if profile is not None else ()
+    return [Finding("color_profile", "ICC profile", size=icc.total), *identity]
 
 
 def _frame_size(segment: Segment) -> tuple[int, int] | None:
@@ -170,13 +174,10 @@ def _frame_size(segment: Segment) -> tuple[int, int] | None:
 
 
 def _inventory(
-    findings: list[Finding], icc: IccChunks, size: tuple[int, int] | None, trailer: Finding | None = None
+    findings: list[Finding], size: tuple[int, int] | None, trailer: Finding | None = None
 ) -> Inventory:
-    """What inspect() lists: the segments' items, the ICC profile as one item, then what follows EOI."""
-    if icc.chunks:
-        findings.append(Finding("color_profile", "ICC profile", size=icc.total))
-        profile = icc.profile()
-        findings.extend(identity_findings(profile) if profile is not None else ())
+    """What inspect() lists: the segments' items and the ICC profile's (``_icc_findings``), then the bytes
+    after EOI."""
     if trailer is not None:
         findings.append(trailer)
     width, height = size if size else (None, None)

@@ -33,13 +33,13 @@ COMPRESSION = 259
 JPEG_COMPRESSIONS = (6, 7)  # old-style and new-style JPEG-in-TIFF
 
 
-def _clean_icc(entry: Entry, log: RemovalLog) -> Entry:
-    """The ICC profile entry reduced to its colour data; an empty value when the profile is unreadable."""
+def _clean_icc(entry: Entry, log: RemovalLog) -> Entry | None:
+    """The ICC profile entry reduced to its colour data; None when the profile is unreadable."""
     try:
         cleaned = clean_profile(entry.value)
     except CorruptMedia as error:
         log.remove("other", f"TIFF ICC profile ({len(entry.value):,} bytes, unreadable: {error})")
-        return replace(entry, value=b"", count=0)
+        return None
     for category, name in cleaned.removed:
         log.remove(category, name)
     log.keep("ICC profile")
@@ -93,10 +93,8 @@ class TiffHandler:
             log.remove(finding.category, finding.name)
         for finding in page_findings(header, pages):
             log.remove(finding.category, finding.name)
-        kept_entries = [
-            _clean_icc(entry, log) if entry.tag == ICC_PROFILE else entry for entry in kept_entries
-        ]
-        kept_entries = [entry for entry in kept_entries if entry.tag != ICC_PROFILE or entry.value]
+        cleaned = (_clean_icc(entry, log) if entry.tag == ICC_PROFILE else entry for entry in kept_entries)
+        kept_entries = [entry for entry in cleaned if entry is not None]
         for entry in kept_entries:
             if entry.tag not in STRUCTURAL and entry.tag != ICC_PROFILE:
                 log.keep(f"EXIF:{tag_name(entry.tag)}")
