@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from pathlib import Path, PurePath
 
 import pytest
@@ -17,6 +18,7 @@ from watcher.pipeline.publish import (
     discard_staged,
     is_temp_name,
     remove_stale_temp_files,
+    sync_pool,
     temp_output,
 )
 
@@ -135,6 +137,26 @@ def test_a_staged_output_whose_temp_file_vanished_is_reported_not_published(tmp_
     assert first is None
     assert second is not None and "cannot publish" in second
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.jpg"]
+
+
+def test_staged_outputs_synced_on_threads_are_published_and_a_lost_one_reported(tmp_path: Path) -> None:
+    staged = [_staged(tmp_path, ("a",), f"data {n}".encode(), f"{n}.jpg") for n in range(20)]
+    (tmp_path / "a" / staged[7].temp).unlink()
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    with pytest.MonkeyPatch.context() as patch, sync_pool() as syncer:
+        patch.setattr(os, "fsync", recording_fsync)
+        errors = commit_staged(staged, syncer)
+    assert [n for n, error in enumerate(errors) if error is not None] == [7]
+    assert errors[7] is not None and "cannot publish" in errors[7]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(f"{n}.jpg" for n in range(20) if n != 7)
+    assert (tmp_path / "a" / "3.jpg").read_bytes() == b"data 3"
+    assert len(synced) == 19 and all(name.startswith("sharesafe-fsync") for name in synced)
 
 
 def test_discarded_staged_outputs_leave_nothing_behind(tmp_path: Path) -> None:

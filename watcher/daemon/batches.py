@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -84,11 +85,12 @@ def stage_batch(
     return [_run_one(item, processor, each or contextlib.nullcontext()) for item in items]
 
 
-def commit_batch(outcomes: Sequence[Outcome]) -> list[Outcome]:
-    """Publish a staged batch: each staged file fsynced and renamed into place, then one fsync per folder
-    that received a file. A file that cannot be published fails (and is redone under the same name)."""
+def commit_batch(outcomes: Sequence[Outcome], syncer: Executor | None = None) -> list[Outcome]:
+    """Publish a staged batch: each staged file fsynced (on ``syncer``'s threads when given) and renamed
+    into place, then one fsync per folder that received a file. A file that cannot be published fails (and
+    is redone under the same name)."""
     committed = list(outcomes)
-    for index, error in commit_records(outcomes).items():
+    for index, error in commit_records(outcomes, syncer).items():
         record = outcomes[index]
         assert isinstance(record, FileRecord)
         committed[index] = Failed(error) if error else record.committed(None)

@@ -15,11 +15,12 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from watcher.daemon.batches import Item, Outcome, Processor, commit_batch, stage_batch
 from watcher.pipeline import process_file
+from watcher.pipeline.publish import sync_pool
 
 _PARENT_CHECK_SECONDS = 1.0
 _busy = threading.Lock()  # held while a worker process sanitizes a file
@@ -57,6 +58,7 @@ class ProcessRunner:
         self._workers = max(1, workers)
         self._processor = processor
         self._executor: ProcessPoolExecutor | None = None
+        self._syncer: ThreadPoolExecutor | None = None  # fsyncs the staged files of every batch
         self._lock = threading.Lock()
 
     def _pool(self) -> ProcessPoolExecutor:
@@ -86,7 +88,13 @@ class ProcessRunner:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         # Committed here, in the daemon's thread: the process is already sanitizing its next batch.
-        return commit_batch(staged)
+        return commit_batch(staged, self._sync_threads())
+
+    def _sync_threads(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._syncer is None:
+                self._syncer = sync_pool()
+            return self._syncer
 
     def warm_up(self) -> None:
         """Start the worker processes now (before the daemon starts its threads, so they can be forked)."""
@@ -97,5 +105,8 @@ class ProcessRunner:
     def shutdown(self) -> None:
         with self._lock:
             executor, self._executor = self._executor, None
+            syncer, self._syncer = self._syncer, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        if syncer is not None:
+            syncer.shutdown(wait=True)

@@ -6,13 +6,13 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from watcher.errors import PublishError, SourceError
 from watcher.pipeline.process import process_file
-from watcher.pipeline.publish import commit_staged, discard_staged, sync_folders
+from watcher.pipeline.publish import commit_staged, discard_staged, sync_folders, sync_pool
 from watcher.pipeline.record import FileRecord
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
@@ -96,22 +96,22 @@ def run_chunk(tasks: Sequence[Task]) -> list[FileRecord]:
     return records
 
 
-def commit_records(records: Sequence[object]) -> dict[int, str | None]:
-    """Publish the staged FileRecords among ``records`` (fsync, rename; not their folders' fsync). Returns
-    {index: None once published, or the reason it was not}."""
+def commit_records(records: Sequence[object], syncer: Executor | None = None) -> dict[int, str | None]:
+    """Publish the staged FileRecords among ``records`` (fsync, on ``syncer``'s threads when given; rename;
+    not their folders' fsync). Returns {index: None once published, or the reason it was not}."""
     staged = [
         (index, record.staged)
         for index, record in enumerate(records)
         if isinstance(record, FileRecord) and record.staged is not None
     ]
-    errors = commit_staged([item for _, item in staged])
+    errors = commit_staged([item for _, item in staged], syncer)
     return {index: error for (index, _), error in zip(staged, errors, strict=True)}
 
 
-def commit(records: Sequence[FileRecord]) -> list[FileRecord]:
+def commit(records: Sequence[FileRecord], syncer: Executor | None = None) -> list[FileRecord]:
     """``records`` with the staged ones published, or refused with the reason they could not be."""
     done = list(records)
-    for index, error in commit_records(records).items():
+    for index, error in commit_records(records, syncer).items():
         done[index] = records[index].committed(error)
     return done
 
@@ -140,7 +140,7 @@ def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
         for task in tasks:
             yield from commit([run_task(task)])
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool, sync_pool() as syncer:
         futures = [pool.submit(run_chunk, chunk) for chunk in _chunks(tasks, jobs)]
         received: list[FileRecord] = []
         unread = 0  # futures[unread:] have not been read yet
@@ -148,7 +148,7 @@ def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
             while unread < len(futures):
                 received = futures[unread].result()
                 unread += 1
-                committed, received = commit(received), []
+                committed, received = commit(received, syncer), []
                 yield from committed
         finally:
             if received or unread < len(futures):

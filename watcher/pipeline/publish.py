@@ -17,6 +17,8 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path, PurePath
 from typing import BinaryIO, NamedTuple
 
@@ -198,32 +200,55 @@ def _staged_folders(staged: Sequence[Staged]) -> Iterator[tuple[int | OSError, l
             os.close(folder_fd)
 
 
-def _sync_and_rename(folder_fd: int, item: Staged) -> None:
-    fd = os.open(item.temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+# fsyncs in flight at once when committing many staged files: the filesystem joins concurrent fsyncs into
+# fewer journal commits, so a batch reaches the disk in well under half the time of one file at a time.
+SYNC_THREADS = 8
+
+
+def sync_pool() -> ThreadPoolExecutor:
+    """Threads for ``commit_staged`` to fsync on; whoever commits batch after batch keeps one for the
+    whole run (and shuts it down at its end)."""
+    return ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="sharesafe-fsync")
+
+
+def _sync_temp(folder_fd: int, item: Staged) -> OSError | None:
+    """fsync a staged temp file; the error instead of raising (this may run on a pool thread)."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(item.temp, item.final, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        fd = os.open(item.temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as err:
+        return err
+    return None
 
 
-def commit_staged(staged: Sequence[Staged]) -> list[str | None]:
-    """Publish staged outputs: fsync each and rename it into place (the folders' fsync is the caller's, once
-    per batch: ``sync_folders``). Returns, per item, None once published or the reason it was not (its temp
-    file is then removed: the file is to be sanitized again)."""
+def commit_staged(staged: Sequence[Staged], syncer: Executor | None = None) -> list[str | None]:
+    """Publish staged outputs: fsync each (on ``syncer``'s threads, several at once, when given) and, once
+    its data is on disk, rename it into place (the folders' fsync is the caller's, once per batch:
+    ``sync_folders``). Returns, per item, None once published or the reason it was not (its temp file is
+    then removed: the file is to be sanitized again)."""
     errors: list[str | None] = [None] * len(staged)
     for folder_fd, indexes in _staged_folders(staged):
         if isinstance(folder_fd, OSError):
             for index in indexes:
                 errors[index] = f"cannot publish the file: {_describe(folder_fd)}"
             continue
-        for index in indexes:
+        items = [staged[index] for index in indexes]
+        if syncer is not None and len(items) > 1:
+            synced = list(syncer.map(partial(_sync_temp, folder_fd), items))
+        else:
+            synced = [_sync_temp(folder_fd, item) for item in items]
+        for index, item, sync_error in zip(indexes, items, synced, strict=True):
             try:
-                _sync_and_rename(folder_fd, staged[index])
+                if sync_error is not None:
+                    raise sync_error
+                os.rename(item.temp, item.final, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
             except OSError as err:
                 errors[index] = f"cannot publish the file: {_describe(err)}"
                 with contextlib.suppress(OSError):
-                    os.unlink(staged[index].temp, dir_fd=folder_fd)
+                    os.unlink(item.temp, dir_fd=folder_fd)
     return errors
 
 
