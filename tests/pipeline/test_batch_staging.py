@@ -96,3 +96,14 @@ def test_a_worker_stopped_inside_a_chunk_removes_the_outputs_it_staged(
     with pytest.raises(KeyboardInterrupt):
         run_chunk(tasks)
     assert _names(out) == []
+
+
+@pytest.mark.parametrize(("count", "jobs"), [(1, 2), (17, 2), (500, 2), (5000, 8)])
+def test_chunks_cover_every_task_once_in_order_and_shrink_to_one_at_the_end(count: int, jobs: int) -> None:
+    tasks = [Task(Path(f"{n}.jpg"), PurePath(f"{n}.jpg"), Path("out"), STRICT) for n in range(count)]
+    chunks = batch._chunks(tasks, jobs)
+    assert [task for chunk in chunks for task in chunk] == tasks
+    sizes = [len(chunk) for chunk in chunks]
+    assert max(sizes) <= 32
+    assert sizes == sorted(sizes, reverse=True)  # no long chunk left for the end
+    assert sizes[-jobs:] == [1] * min(jobs, len(sizes))

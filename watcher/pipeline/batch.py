@@ -123,10 +123,15 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
-    # Small enough that every process stays busy to the end and the committer follows closely; large
-    # enough that the round trips do not show.
-    size = max(1, min(32, len(tasks) // (jobs * 8)))
-    return [tasks[start : start + size] for start in range(0, len(tasks), size)]
+    """Chunks that shrink as the work runs out: large enough early on that the round trips do not show,
+    a single file at the very end, so no process sits idle while another finishes a long chunk."""
+    chunks = []
+    start = 0
+    while start < len(tasks):
+        size = max(1, min(32, (len(tasks) - start) // (jobs * 4)))
+        chunks.append(tasks[start : start + size])
+        start += size
+    return chunks
 
 
 def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
