@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from watcher.daemon.batches import Item, Outcome, Processor, commit_batch, stage_batch
 from watcher.pipeline import process_file
+from watcher.pipeline.batch import prepare_fork
 from watcher.pipeline.publish import sync_pool
 
 _PARENT_CHECK_SECONDS = 1.0
@@ -67,6 +68,8 @@ class ProcessRunner:
                 # fork is fastest (no second import of the pipeline) but only safe while this process
                 # runs no other thread, as at start-up; later (a pool replaced after a crash) spawn.
                 method = "fork" if threading.active_count() == 1 else "spawn"
+                if method == "fork":
+                    prepare_fork()
                 self._executor = ProcessPoolExecutor(
                     self._workers,
                     mp_context=multiprocessing.get_context(method),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -118,8 +119,17 @@ def commit(records: Sequence[FileRecord], syncer: Executor | None = None) -> lis
 
 def _pool_context() -> multiprocessing.context.BaseContext:
     # fork is fastest to start, but is unsafe once other threads exist in this process.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    return multiprocessing.get_context(method)
+    if threading.active_count() == 1:
+        prepare_fork()
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver")
+
+
+def prepare_fork() -> None:
+    """Before forking workers: move every object alive now (the imported modules, mostly) out of the
+    garbage collector's reach. Otherwise each worker's collections walk them all and, touching their
+    reference counts, copy the parent's memory page by page into every worker."""
+    gc.freeze()
 
 
 def _chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
