@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from watcher.daemon.batches import Item, Outcome, Processor, commit_batch, stage_batch
 from watcher.pipeline import process_file
+from watcher.pipeline.allocator import tune_allocator
 from watcher.pipeline.batch import prepare_fork
 from watcher.pipeline.publish import sync_pool
 
@@ -35,6 +36,7 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _start_worker(parent: int) -> None:
+    tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from watcher.errors import PublishError, SourceError
+from watcher.pipeline.allocator import tune_allocator
 from watcher.pipeline.process import process_file
 from watcher.pipeline.publish import commit_staged, discard_staged, sync_folders, sync_pool
 from watcher.pipeline.record import FileRecord
@@ -152,10 +153,15 @@ def run_all(tasks: list[Task], jobs: int) -> Iterator[FileRecord]:
     reading), the outputs staged and not yet committed are removed.
     """
     if jobs <= 1 or len(tasks) < _POOL_THRESHOLD:
+        tune_allocator()
         for task in tasks:
             yield from commit([run_task(task)])
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool, sync_pool() as syncer:
+    context = _pool_context()
+    with (
+        ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=tune_allocator) as pool,
+        sync_pool() as syncer,
+    ):
         futures = [pool.submit(run_chunk, chunk) for chunk in _chunks(tasks, jobs)]
         received: list[FileRecord] = []
         unread = 0  # futures[unread:] have not been read yet
