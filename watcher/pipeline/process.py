@@ -26,7 +26,7 @@ from watcher.pipeline.detect import describe_unsupported, detect
 from watcher.pipeline.publish import Staged, check_relative, temp_output
 from watcher.pipeline.record import FileRecord
 from watcher.pipeline.sanitize import sanitize_and_verify
-from watcher.pipeline.source import SourceState, check_unchanged, hash_stream, open_source
+from watcher.pipeline.source import HashingReader, SourceState, check_unchanged, open_source
 from watcher.pipeline.verify import verify_output
 from watcher.privacy.zones import Zone
 from watcher.rules.profile import Profile
@@ -90,7 +90,6 @@ def _publish(
             source=str(source), output=None, status="skipped", reason=reason, format=handler.name
         )
     profile = decided.profile
-    digest = hash_stream(src) if options.hash_source else None
     folder = privacy_stage.output_folder(check_relative(relative), profile)
     mtime = privacy_stage.output_time(profile, decided.capture, now)
     # A date name is reserved by an empty placeholder under that name: such a file is committed at once,
@@ -99,6 +98,7 @@ def _publish(
     staged: Staged | None = None
     with temp_output(destination, folder) as out:
         result = sanitize_and_verify(handler, src, out, profile)
+        digest = src.content_hash() if isinstance(src, HashingReader) else None
         check_unchanged(src, state)
         name = privacy_stage.choose_name(
             source, out.folder_fd, result, profile, options.name, decided.capture, now
@@ -147,7 +147,6 @@ class _Options:
     zones: Mapping[str, Zone]
     now: Callable[[], float]
     stage: bool
-    hash_source: bool
 
 
 def process_file(
@@ -175,14 +174,17 @@ def process_file(
     Bad files come back as a refused record with a reason. Problems worth retrying later (the source
     vanished or changed, the destination is full or read-only) raise SourceError or PublishError.
     """
-    src, state = open_source(source)
+    src, state = open_source(source, hashing=hash_source)
     with src:
         try:
-            options = _Options(name, zones or {}, now, stage, hash_source)
+            options = _Options(name, zones or {}, now, stage)
             return _publish(source, relative, destination, profile, src, state, options)
         except (SourceError, PublishError):
             raise
         except WatcherError as err:
+            # What was read may mix two versions of a file rewritten meanwhile: read it again later
+            # rather than refuse it for a corruption that was never in any one version.
+            check_unchanged(src, state)
             return _refused(source, str(err), bytes_in=state.size, format=_format_name(src))
         except (MemoryError, RecursionError) as err:
             return _refused(source, f"the file needs more resources than allowed ({type(err).__name__})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from watcher.errors import SourceError
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 HASH_NAME = "xxh3-128"
 _HASH_CHUNK = 1 << 20
+_BUFFER = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,55 @@ def _open_no_atime(path: Path) -> int:
         return os.open(path, _READ_FLAGS)
 
 
-def open_source(path: Path) -> tuple[BinaryIO, SourceState]:
-    """Open ``path`` read-only. Refuses symlinks, folders, devices and FIFOs (SourceError)."""
+class HashingReader(io.BufferedReader):
+    """A source stream that hashes its bytes, in file order, as the pipeline reads them.
+
+    The content hash the ledger keeps then costs no second pass over the file: reads that continue the
+    hashed prefix extend it (re-reads and jumps ahead do not disturb it), and ``content_hash`` reads only
+    what was never read, from the end of that prefix. The hash is of one version of the file as long as
+    ``check_unchanged`` passes afterwards.
+
+    It tells one version of a file from another, nothing more: no secret depends on it, so a fast
+    non-cryptographic hash serves (XXH3-128, about ten times sha256's speed, which a backlog of photos
+    feels).
+    """
+
+    def __init__(self, raw: io.RawIOBase, buffer_size: int) -> None:
+        super().__init__(raw, buffer_size)
+        self._digest = xxhash.xxh3_128()
+        self._hashed = 0  # bytes [0, _hashed) are in the digest
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        start = self.tell()
+        data = super().read(size)
+        self._extend(start, data)
+        return data
+
+    def read1(self, size: int = -1, /) -> bytes:
+        start = self.tell()
+        data = super().read1(size)
+        self._extend(start, data)
+        return data
+
+    def _extend(self, start: int, data: bytes) -> None:
+        end = start + len(data)
+        if start <= self._hashed < end:
+            self._digest.update(memoryview(data)[self._hashed - start :])
+            self._hashed = end
+
+    def content_hash(self) -> str:
+        """``xxh3-128:HEX`` of the whole stream (reading what was not read yet); keeps the position."""
+        position = self.tell()
+        self.seek(self._hashed)
+        while self.read(_HASH_CHUNK):
+            pass
+        self.seek(position)
+        return f"{HASH_NAME}:{self._digest.hexdigest()}"
+
+
+def open_source(path: Path, *, hashing: bool = False) -> tuple[BinaryIO, SourceState]:
+    """Open ``path`` read-only. Refuses symlinks, folders, devices and FIFOs (SourceError). With
+    ``hashing``, the stream is a ``HashingReader``."""
     try:
         fd = _open_no_atime(path)
     except OSError as err:
@@ -57,21 +106,9 @@ def open_source(path: Path) -> tuple[BinaryIO, SourceState]:
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise SourceError("the source is not a regular file")
-    return os.fdopen(fd, "rb", buffering=1 << 16), SourceState.of(st)
-
-
-def hash_stream(stream: BinaryIO) -> str:
-    """The content hash the ledger keeps of the bytes that were sanitized: XXH3-128 of the whole stream,
-    read from the start, as ``xxh3-128:HEX``; leaves the position at 0.
-
-    It tells one version of a file from another, nothing more: no secret depends on it, so a fast
-    non-cryptographic hash serves (about ten times sha256's speed here, which a backlog of photos feels)."""
-    stream.seek(0)
-    digest = xxhash.xxh3_128()
-    while chunk := stream.read(_HASH_CHUNK):
-        digest.update(chunk)
-    stream.seek(0)
-    return f"{HASH_NAME}:{digest.hexdigest()}"
+    if hashing:
+        return HashingReader(io.FileIO(fd, "rb"), _BUFFER), SourceState.of(st)
+    return os.fdopen(fd, "rb", buffering=_BUFFER), SourceState.of(st)
 
 
 def check_unchanged(stream: BinaryIO, before: SourceState) -> None:
