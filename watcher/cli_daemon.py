@@ -103,8 +103,6 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from watcher.daemon import Daemon
-    from watcher.daemon.notify import Notifier
     from watcher.log import configure_logging
     from watcher.rules.config import load_config
 
@@ -113,13 +111,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_logging(level=args.log_level)
     if not config.watches:
         raise ConfigError(f"{path}: no watches configured: nothing to do")
-    daemon = Daemon(
-        config,
-        reload_config=lambda: load_config(path),
-        notifier=Notifier(),
-        progress=_ProgressBar() if sys.stderr.isatty() else None,
-        pid_file=True,
-    )
+    # The worker processes start first, from a process that has loaded only the pipeline: they load their
+    # format handlers on the other cores while this one loads the rest of the daemon (watchdog, SQLite...).
+    from watcher.daemon.processes import ProcessRunner
+
+    processes = ProcessRunner(config.workers)
+    processes.warm_up()
+    try:
+        from watcher.daemon.notify import Notifier
+        from watcher.daemon.service import Daemon
+
+        daemon = Daemon(
+            config,
+            reload_config=lambda: load_config(path),
+            notifier=Notifier(),
+            progress=_ProgressBar() if sys.stderr.isatty() else None,
+            pid_file=True,
+            processes=processes,
+        )
+    except BaseException:
+        processes.shutdown()
+        raise
     handlers: dict[signal.Signals, Callable[[], None]] = {
         signal.SIGTERM: daemon.request_stop,
         signal.SIGINT: lambda: daemon.request_stop(interrupted=True),

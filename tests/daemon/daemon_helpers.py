@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image
 
 import watcher.pipeline  # noqa: F401  (imported first: the pipeline and the log import each other)
-from watcher.daemon import Daemon
+from watcher.daemon.service import Daemon
 from watcher.pipeline import FileRecord, process_file
 from watcher.pipeline.publish import is_temp_name
 from watcher.privacy.zones import Zone
@@ -129,6 +129,4 @@ def crash_on_poison(
     crash in a codec would (module level, so a worker process can be handed it by reference)."""
     if source.name.startswith("poison"):
         os._exit(70)
-    return process_file(
-        source, relative, destination, profile, name=name, zones=zones, stage=stage
-    )
+    return process_file(source, relative, destination, profile, name=name, zones=zones, stage=stage)

@@ -13,7 +13,7 @@ from typing import Any
 
 import watcher.pipeline  # noqa: F401  (imported first: the pipeline and the log import each other)
 from tests.daemon.daemon_helpers import running as daemon_running
-from watcher.daemon import Daemon
+from watcher.daemon.service import Daemon
 from watcher.pipeline import process_file
 from watcher.rules.config import load_config
 

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from watcher.daemon.batches import Item, Outcome, Processor, commit_batch, stage_batch
+from watcher.formats.registry import handler_named
 from watcher.pipeline import process_file
 from watcher.pipeline.allocator import tune_allocator
 from watcher.pipeline.batch import prepare_fork
@@ -47,8 +48,16 @@ def _stage_batch_in_worker(items: Sequence[Item], processor: Processor) -> list[
     return stage_batch(items, processor, each=_busy)
 
 
+# The handlers a worker loads before its first file: photos are mostly JPEG, and the first batch of a
+# backlog should not wait for that import (it runs while the daemon itself is still starting).
+WARM_HANDLERS = ("jpeg",)
+
+
 def _started() -> None:
-    """A no-op: submitted once per worker at start-up, so the first files do not wait for the imports."""
+    """Submitted once per worker at start-up: loads the common handlers, so the first files do not wait
+    for the imports."""
+    for name in WARM_HANDLERS:
+        handler_named(name)
 
 
 class ProcessRunner:
@@ -61,6 +70,7 @@ class ProcessRunner:
         self._workers = max(1, workers)
         self._processor = processor
         self._executor: ProcessPoolExecutor | None = None
+        self._warmed = False
         self._syncer: ThreadPoolExecutor | None = None  # fsyncs the staged files of every batch
         self._lock = threading.Lock()
 
@@ -102,7 +112,11 @@ class ProcessRunner:
             return self._syncer
 
     def warm_up(self) -> None:
-        """Start the worker processes now (before the daemon starts its threads, so they can be forked)."""
+        """Start the worker processes now (before the daemon starts its threads, so they can be forked) and
+        let them load the common handlers; once is enough."""
+        if self._warmed:
+            return
+        self._warmed = True
         pool = self._pool()
         for _ in range(self._workers):
             pool.submit(_started)

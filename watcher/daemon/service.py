@@ -56,9 +56,12 @@ class Daemon:
         progress: Callable[[Progress], None] | None = None,
         retry_base_seconds: float = 60.0,
         pid_file: bool = False,
+        processes: ProcessRunner | None = None,
     ) -> None:
         # pid_file: write state_dir/sharesafe.pid so `sharesafe release` can wake this process with SIGUSR1
         # (only for a daemon that handles that signal: by default it would end the process).
+        # processes: worker processes the caller started early (the daemon shuts them down); by default
+        # the daemon starts its own.
         self.config = config
         self._pid_file = pid_file
         self._reload_config = reload_config
@@ -76,7 +79,9 @@ class Daemon:
         self.ledger = Ledger.open(config.state_dir, retry_base_seconds=retry_base_seconds)
         self._removal_log = RemovalLogWriter(config.removal_log)
         # processor: sanitize in the daemon's own threads with this function (tests); otherwise in processes.
-        self._processes = ProcessRunner(config.workers) if processor is None else None
+        if processes is None and processor is None:
+            processes = ProcessRunner(config.workers)
+        self._processes = processes if processor is None else None
         runner = JobRunner(
             self.watches,
             self.ledger,
