@@ -154,7 +154,9 @@ def test_staged_outputs_synced_on_threads_are_published_and_a_lost_one_reported(
         errors = commit_staged(staged, syncer)
     assert [n for n, error in enumerate(errors) if error is not None] == [7]
     assert errors[7] is not None and "cannot publish" in errors[7]
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(f"{n}.jpg" for n in range(20) if n != 7)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
+        f"{n}.jpg" for n in range(20) if n != 7
+    )
     assert (tmp_path / "a" / "3.jpg").read_bytes() == b"data 3"
     assert len(synced) == 19 and all(name.startswith("sharesafe-fsync") for name in synced)
 
