@@ -3,8 +3,8 @@
 Each photo passes through a few buffers of a few hundred kilobytes to a megabyte (the source read, the
 output file's write buffer, the compressed data copied between them). glibc serves such sizes with a fresh
 ``mmap`` and returns them with ``munmap``, so every file paid the kernel to map, zero and fault in the same
-memory again: on a batch of 500 phone photos that was over a third of the sanitizing processes' CPU time.
-Raising the thresholds lets those buffers be reused from the heap. A process then keeps up to
+memory again: sanitizing 500 phone photos in one process spent ~0.73 ms of system time a photo before this,
+0.24-0.55 ms after. Raising the thresholds lets those buffers be reused from the heap. A process then keeps up to
 ``TRIM_BYTES`` of freed memory for its next file, a bounded price.
 
 Only glibc has ``mallopt``; elsewhere this does nothing.
