@@ -102,10 +102,18 @@ def _config_path(args: argparse.Namespace) -> Path:
     return found
 
 
+_DAEMON_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from watcher.log import configure_logging
     from watcher.rules.config import load_config
 
+    # A signal that comes while the daemon is still starting (systemd stopping a unit it just started) is
+    # kept and acted on once the daemon exists: a stop then ends it cleanly, never by the signal's default.
+    early: list[signal.Signals] = []
+    for number in _DAEMON_SIGNALS:
+        signal.signal(number, lambda received, _frame: early.append(signal.Signals(received)))
     path = _config_path(args)
     config = load_config(path)
     configure_logging(level=args.log_level)
@@ -140,6 +148,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     }
     for number, action in handlers.items():
         signal.signal(number, _handler(action))
+    for number in early:
+        handlers[number]()
     return daemon.run()
 
 

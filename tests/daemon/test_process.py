@@ -3,6 +3,7 @@ points of a backlog with every file published exactly once and no temp file left
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -17,8 +18,12 @@ import pytest
 from daemon_helpers import REPO, jpeg_bytes, published_files, removal_records, wait_until
 from PIL import Image
 
+from watcher import cli_daemon
+from watcher import log as log_module
+from watcher.daemon import processes, service
 from watcher.daemon.service import BATCH_SIZE
 from watcher.pipeline.publish import is_temp_name
+from watcher.rules import config as config_module
 
 FILES = 300
 
@@ -106,6 +111,14 @@ def test_sighup_keeps_the_running_config_when_the_new_one_is_invalid(
         assert stop(process) == 0
 
 
+def _catches(process: subprocess.Popen[bytes], signal_number: int) -> bool:
+    """Whether the process has its own handler for the signal yet (the SigCgt mask of /proc/PID/status)."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal_number - 1) & 1)
+    return False
+
+
 @pytest.mark.parametrize("profile", ["plain", "strict"])  # names kept; random names (strict)
 def test_kill_9_at_random_points_still_publishes_every_file_exactly_once(
     tmp_path: Path, write_config: Callable[..., Path], profile: str
@@ -129,6 +142,9 @@ def test_kill_9_at_random_points_still_publishes_every_file_exactly_once(
         wait_until(
             lambda: published_rows(state) == FILES and not temp_files(share), timeout=90, what="the end"
         )
+        # All may have been done before this start: stop it once it can stop cleanly (a SIGTERM before
+        # the interpreter has even loaded the command ends any process by the signal's default action).
+        wait_until(lambda: _catches(process, signal.SIGTERM), what="the stop handler")
     finally:
         assert stop(process) == 0
     assert temp_files(share) == []
@@ -151,3 +167,58 @@ def test_kill_9_at_random_points_still_publishes_every_file_exactly_once(
 def ledger_outputs(state: Path) -> dict[str, str]:
     with sqlite3.connect(state / "ledger.sqlite3") as db:
         return dict(db.execute("SELECT relative, output FROM files WHERE status='published'").fetchall())
+
+
+class _FakeDaemon:
+    """Stands in for the daemon in ``_cmd_run``: records what the signal handlers asked of it."""
+
+    def __init__(self, *_args: object, **_kwargs: object) -> None:
+        self.asked: list[str] = []
+
+    def request_stop(self, *, interrupted: bool = False) -> None:
+        self.asked.append("stop (interrupted)" if interrupted else "stop")
+
+    def request_reload(self) -> None:
+        self.asked.append("reload")
+
+    def wake(self) -> None:
+        self.asked.append("wake")
+
+    def run(self) -> int:
+        return 0 if self.asked == ["stop"] else 1
+
+
+class _FakeProcesses:
+    def __init__(self, _workers: int) -> None:
+        pass
+
+    def warm_up(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_a_stop_signal_during_start_up_is_kept_for_the_daemon(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd may stop a unit it has just started: the signal must end the daemon cleanly, not kill it
+    by the signal's default action before its handlers are in place."""
+    config = write_config()
+    load_config = config_module.load_config
+
+    def load_and_get_stopped(path: Path) -> object:
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the daemon is still being set up
+        return load_config(path)
+
+    monkeypatch.setattr(config_module, "load_config", load_and_get_stopped)
+    monkeypatch.setattr(log_module, "configure_logging", lambda **_: None)  # the session's logging stays
+    monkeypatch.setattr(processes, "ProcessRunner", _FakeProcesses)
+    monkeypatch.setattr(service, "Daemon", _FakeDaemon)
+    saved = {number: signal.getsignal(number) for number in cli_daemon._DAEMON_SIGNALS}
+    try:
+        code = cli_daemon._cmd_run(argparse.Namespace(config=str(config), log_level="info"))
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert code == 0  # the fake daemon saw exactly one stop request, after it existed

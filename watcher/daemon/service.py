@@ -62,6 +62,8 @@ class Daemon:
         # (only for a daemon that handles that signal: by default it would end the process).
         # processes: worker processes the caller started early (the daemon shuts them down); by default
         # the daemon starts its own.
+        if processes is not None and processor is not None:
+            raise ValueError("give worker processes or an in-thread processor, not both")
         self.config = config
         self._pid_file = pid_file
         self._reload_config = reload_config
@@ -81,7 +83,7 @@ class Daemon:
         # processor: sanitize in the daemon's own threads with this function (tests); otherwise in processes.
         if processes is None and processor is None:
             processes = ProcessRunner(config.workers)
-        self._processes = processes if processor is None else None
+        self._processes = processes
         runner = JobRunner(
             self.watches,
             self.ledger,
