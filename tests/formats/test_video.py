@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CORPUS, LEAKCHECK, corpus_files
+from tests.conftest import CORPUS, LEAKCHECK
+from tests.formats.video_corpus import CORPUS_VIDEOS, PublishedVideo
 from watcher.errors import ConfigError, CorruptMedia
 from watcher.formats import ffmpeg
 from watcher.formats.bmff import find_child, read_exact, walk
@@ -36,7 +37,6 @@ UNREADABLE = {
     "crash-20ca2625096a205937b809a7841e7f019f0b2dc6.heic": "no index",
     "simple_osm_tile_meta.avif": "no index",
 }
-CORPUS_VIDEOS = corpus_files("MP4", "MOV", "3GP")
 
 
 def run_ffmpeg(*arguments: str) -> None:
@@ -81,9 +81,9 @@ def make_fragmented(video: Path) -> Path:
     return fragmented
 
 
-def sanitize(source: Path, output: Path, profile: Profile = STRICT, *, sniffed: bool = True) -> Path:
+def sanitize(source: Path, output: Path, profile: Profile = STRICT) -> Path:
     with source.open("rb") as reader:
-        assert HANDLER.sniff(reader.read(64)) or not sniffed
+        assert HANDLER.sniff(reader.read(64))
         with output.open("w+b") as writer:
             result = HANDLER.sanitize(reader, writer, profile)
             HANDLER.verify(writer, reader, profile, result)
@@ -158,19 +158,14 @@ def test_live_photo_identifier_is_read_and_gone_after_sanitizing(tmp_path: Path)
 
 
 @pytest.fixture(scope="module")
-def published_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path | CorruptMedia]:
-    """Every corpus video sanitized and verified once: its output, or the refusal."""
-    folder = tmp_path_factory.mktemp("published")
-    outcomes: dict[Path, Path | CorruptMedia] = {}
-    for index, source in enumerate(CORPUS_VIDEOS):
-        output = folder / f"{index:03d}{source.suffix}"
-        try:
-            # Some corrupt samples carry no video brand; the handler must still refuse them cleanly.
-            outcomes[source] = sanitize(source, output, sniffed=False)
-        except CorruptMedia as error:
-            output.unlink()
-            outcomes[source] = error
-    return outcomes
+def published_corpus(
+    published_corpus_videos: dict[Path, PublishedVideo | CorruptMedia],
+) -> dict[Path, Path | CorruptMedia]:
+    """Every corpus video's output, or the refusal."""
+    return {
+        source: outcome.output if isinstance(outcome, PublishedVideo) else outcome
+        for source, outcome in published_corpus_videos.items()
+    }
 
 
 @pytest.mark.parametrize("source", CORPUS_VIDEOS, ids=lambda path: path.name)

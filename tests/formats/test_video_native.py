@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import LEAKCHECK, corpus_files
+from tests.conftest import LEAKCHECK
 from tests.formats.test_video import make_fragmented, make_tracks_video, matrix, run_ffmpeg
+from tests.formats.video_corpus import CORPUS_VIDEOS, PublishedVideo
 from watcher.errors import CorruptMedia, VerifyFailed
 from watcher.formats import ffmpeg, mp4_remux, video_fixup
 from watcher.formats.base import Sanitized
@@ -23,7 +24,6 @@ from watcher.formats.video import HANDLER
 from watcher.formats.video_findings import track_handlers
 from watcher.rules.profile import STRICT, Profile
 
-CORPUS_VIDEOS = corpus_files("MP4", "MOV", "3GP")
 # Corpus videos the native remux leaves to ffmpeg, and why (ffmpeg then refuses every one of them).
 FALLBACK = {
     "issue_2340_poc.mp4": "could not read the index",
@@ -79,20 +79,24 @@ def tracks_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def native_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path | NotNative]:
-    """Every corpus video the native remux takes, published through the handler; the others' reasons."""
-    folder = tmp_path_factory.mktemp("native")
+def native_corpus(
+    published_corpus_videos: dict[Path, PublishedVideo | CorruptMedia],
+) -> dict[Path, Path | NotNative]:
+    """Every corpus video the native remux takes, as the handler published it; the others' reasons."""
     outcomes: dict[Path, Path | NotNative] = {}
-    for index, source in enumerate(CORPUS_VIDEOS):
-        output = folder / f"{index:03d}{source.suffix}"
+    for source, published in published_corpus_videos.items():
+        if isinstance(published, PublishedVideo) and is_native(published.result):
+            outcomes[source] = published.output
+            continue
         try:
             with source.open("rb") as reader:
                 mp4_remux.remux(reader, io.BytesIO())
         except NotNative as error:
             outcomes[source] = error
             continue
-        assert is_native(publish(source, output))
-        outcomes[source] = output
+        raise AssertionError(
+            f"{source.name}: the native remux takes it, but the handler did not: {published}"
+        )
     return outcomes
 
 
