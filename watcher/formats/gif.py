@@ -224,9 +224,7 @@ def _icc_block(block: _Block, log: RemovalLog) -> bytes:
     except CorruptMedia as error:
         log.remove("other", f"GIF ICC application extension ({block.size} bytes, unreadable: {error})")
         return b""
-    for category, name in cleaned.removed:
-        log.remove(category, name)
-    log.keep(f"ICC profile ({len(cleaned.data)} bytes)")
+    cleaned.record(log, f"ICC profile ({len(cleaned.data)} bytes)")
     if not cleaned.removed:
         return block.raw
     data = cleaned.data

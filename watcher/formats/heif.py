@@ -107,9 +107,7 @@ def _kept_icc(icc: bytes | None, profile: Profile, log: RemovalLog) -> bytes | N
     except CorruptMedia as error:
         log.remove("other", f"ICC profile ({len(icc):,} bytes, unreadable: {error})")
         return None
-    for category, name in cleaned.removed:
-        log.remove(category, name)
-    log.keep("ICC profile")
+    cleaned.record(log)
     return cleaned.data
 
 

@@ -19,7 +19,7 @@ import struct
 from typing import NamedTuple
 
 from watcher.errors import CorruptMedia
-from watcher.formats.base import Finding
+from watcher.formats.base import Finding, RemovalLog
 
 HEADER_SIZE = 128
 MAX_TAGS = 1024
@@ -62,6 +62,12 @@ _ENGLISH = b"enUS"
 class CleanProfile(NamedTuple):
     data: bytes
     removed: tuple[tuple[str, str], ...]  # (category, item name) pairs for the removal log
+
+    def record(self, log: RemovalLog, kept_as: str = "ICC profile") -> None:
+        """Name in ``log`` what cleaning took out of the profile, and the profile as kept."""
+        for category, name in self.removed:
+            log.remove(category, name)
+        log.keep(kept_as)
 
 
 class _Tag(NamedTuple):

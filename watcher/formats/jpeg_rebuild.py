@@ -191,9 +191,7 @@ def _clean_icc(parts: tuple[bytes, ...], header: _Header, log: RemovalLog) -> tu
         log.remove("other", f"APP2 ICC profile ({header.icc.total:,} bytes, malformed)")
         header.notes.append(f"ICC profile dropped: {error}")
         return ()
-    for category, name in cleaned.removed:
-        log.remove(category, name)
-    log.keep("ICC profile")
+    cleaned.record(log)
     return split_for_jpeg(cleaned.data, ICC_PREFIX) if cleaned.removed else parts
 
 

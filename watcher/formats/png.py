@@ -181,14 +181,12 @@ def _keep_icc(data: bytes, output: BinaryIO, log: RemovalLog) -> None:
     except CorruptMedia as error:
         log.remove("other", f"PNG iCCP holding an unreadable ICC profile ({len(data)} bytes: {error})")
         return
-    for category, name in cleaned.removed:
-        log.remove(category, name)
+    repaired = "" if complete else ", zlib stream repaired"
+    cleaned.record(log, f"ICC profile ({len(cleaned.data)} bytes{repaired})")
     if cleaned.removed or not complete:
         # A stream cut before its checksum (lenient viewers use it, strict ones drop it) is made whole
         # again; a cleaned profile is compressed anew. The profile's name stays.
         data = data.partition(b"\0")[0] + b"\0\0" + zlib.compress(cleaned.data, 9)
-    repaired = "" if complete else ", zlib stream repaired"
-    log.keep(f"ICC profile ({len(cleaned.data)} bytes{repaired})")
     _write_chunk(output, b"iCCP", data)
 
 

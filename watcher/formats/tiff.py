@@ -40,9 +40,7 @@ def _clean_icc(entry: Entry, log: RemovalLog) -> Entry | None:
     except CorruptMedia as error:
         log.remove("other", f"TIFF ICC profile ({len(entry.value):,} bytes, unreadable: {error})")
         return None
-    for category, name in cleaned.removed:
-        log.remove(category, name)
-    log.keep("ICC profile")
+    cleaned.record(log)
     return replace(entry, value=cleaned.data, count=len(cleaned.data)) if cleaned.removed else entry
 
 

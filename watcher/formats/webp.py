@@ -200,9 +200,7 @@ def _plan_icc(source: BinaryIO, chunk: _Chunk, log: RemovalLog) -> list[Item]:
             "other", f"WebP ICCP chunk holding an unreadable ICC profile ({chunk.size} bytes: {error})"
         )
         return []
-    for category, name in cleaned.removed:
-        log.remove(category, name)
-    log.keep(f"ICC profile ({len(cleaned.data)} bytes)")
+    cleaned.record(log, f"ICC profile ({len(cleaned.data)} bytes)")
     return [_new_chunk(b"ICCP", cleaned.data)] if cleaned.removed else [chunk]
 
 
