@@ -73,19 +73,28 @@ def run(cmd: list[str], cwd: Path | None = None) -> None:
     subprocess.run(cmd, cwd=cwd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-# The least any tool that publishes durably must do: read, write a temp file, fsync, rename, on every core.
-DURABLE_COPY = """
+# What both durable-copy floors share: a read and a hidden temp file written in the output folder.
+_WRITE_TEMP = """
 import os, sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 source, out = sys.argv[1], sys.argv[2]
 names = sorted(os.listdir(source))
+def write_temp(folder, name):
+    with open(os.path.join(source, name), "rb") as reader:
+        data = reader.read()
+    fd = os.open("." + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=folder)
+    os.write(fd, data)
+    return fd
+"""
+
+# The least any tool that publishes durably must do: read, write a temp file, fsync, rename, on every core.
+DURABLE_COPY = (
+    _WRITE_TEMP
+    + """
 def copy(part):
     folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     for name in part:
-        with open(os.path.join(source, name), "rb") as reader:
-            data = reader.read()
-        fd = os.open("." + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=folder)
-        os.write(fd, data)
+        fd = write_temp(folder, name)
         os.fsync(fd)
         os.close(fd)
         os.rename("." + name, name, src_dir_fd=folder, dst_dir_fd=folder)
@@ -95,23 +104,17 @@ if __name__ == "__main__":
     with ProcessPoolExecutor(jobs) as pool:
         list(pool.map(copy, [names[i::jobs] for i in range(jobs)]))
 """
-
+)
 
 # The same, with the fsyncs made the way sharesafe makes them: processes write the temp files, the main
 # process fsyncs them eight at a time on threads and renames each once its own fsync has returned.
-DURABLE_COPY_PARALLEL_FSYNC = """
-import os, sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-source, out = sys.argv[1], sys.argv[2]
-names = sorted(os.listdir(source))
+DURABLE_COPY_PARALLEL_FSYNC = (
+    _WRITE_TEMP
+    + """
 def write(part):
     folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     for name in part:
-        with open(os.path.join(source, name), "rb") as reader:
-            data = reader.read()
-        fd = os.open("." + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=folder)
-        os.write(fd, data)
-        os.close(fd)
+        os.close(write_temp(folder, name))
     return part
 def sync(name):
     fd = os.open(os.path.join(out, "." + name), os.O_RDONLY)
@@ -126,6 +129,7 @@ if __name__ == "__main__":
     folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     os.fsync(folder)
 """
+)
 
 
 def tools(batch_dir: Path) -> dict[str, Callable[[Path], None]]:
