@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 from engine_bench import build_batch
 from PIL import Image
+from spent import set_aside
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -215,7 +216,6 @@ def bench_rss(root: Path, count: int) -> None:
 
 def time_clean(root: Path, batch_folder: Path) -> float:
     out = root / "clean-out"
-    shutil.rmtree(out, ignore_errors=True)
     os.sync()  # the previous run's writes are not this run's work
     started = time.monotonic()
     subprocess.run(
@@ -226,23 +226,33 @@ def time_clean(root: Path, batch_folder: Path) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    set_aside(out, root / "spent")
+    return seconds
 
 
-def time_daemon(root: Path, batch_folder: Path, count: int) -> float:
-    """From `sharesafe run` starting on a backlog already in place (old mtimes: nothing to settle) to the
-    last file recorded."""
+def daemon_backlog(root: Path, batch_folder: Path) -> Path:
+    """The daemon's folder: a config and a copy of the batch as its inbox, present before any start (old
+    mtimes: nothing to settle). Made once: every round runs on this same inbox."""
     daemon_root = root / "daemon"
-    shutil.rmtree(daemon_root, ignore_errors=True)
     daemon_root.mkdir()
-    config = write_config(daemon_root)
+    write_config(daemon_root)
     shutil.rmtree(daemon_root / "inbox")
     shutil.copytree(batch_folder, daemon_root / "inbox")
     for path in (daemon_root / "inbox").iterdir():
         os.utime(path, (1_700_000_000, 1_700_000_000))
-    os.sync()  # the copy of the backlog is written out before the clock starts, as a real backlog is
+    return daemon_root
+
+
+def time_daemon(daemon_root: Path, count: int) -> float:
+    """From `sharesafe run` starting on the backlog in ``daemon_root`` to the last file recorded.
+
+    Each round sets aside what it made (the ledger and the copies, see ``spent``), as ``time_clean`` does
+    its copies; the inbox stays for the next round.
+    """
+    os.sync()  # the previous run's writes are not this run's work
     started = time.time()  # wall clock: the ledger stamps each outcome with it
-    process = launch(config, daemon_root / "daemon.log")
+    process = launch(daemon_root / "config.yaml", daemon_root / "daemon.log")
     try:
         ledger = daemon_root / "state" / "ledger.sqlite3"
         while not ledger.exists():
@@ -257,6 +267,8 @@ def time_daemon(root: Path, batch_folder: Path, count: int) -> float:
         return float(last) - started
     finally:
         stop(process)
+        for made in ("state", "share"):
+            set_aside(daemon_root / made, daemon_root.parent / "spent")
 
 
 def bench_throughput(root: Path, count: int, repeat: int) -> None:
@@ -265,7 +277,8 @@ def bench_throughput(root: Path, count: int, repeat: int) -> None:
     build_batch(batch_folder, count)
     # Alternate the two, best of ``repeat`` each: other load on the machine hits both alike. Each round's
     # own ratio is shown too: on a shared machine one lucky run of either side moves the best-of ratio.
-    rounds = [(time_clean(root, batch_folder), time_daemon(root, batch_folder, count)) for _ in range(repeat)]
+    daemon_root = daemon_backlog(root, batch_folder)
+    rounds = [(time_clean(root, batch_folder), time_daemon(daemon_root, count)) for _ in range(repeat)]
     clean_seconds = min(clean for clean, _ in rounds)
     daemon_seconds = min(daemon for _, daemon in rounds)
     ratios = [clean / daemon for clean, daemon in rounds]

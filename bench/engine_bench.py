@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
+from spent import set_aside
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = (REPO / ".." / "shared" / "corpus" / "real").resolve()
@@ -178,7 +179,7 @@ def timed(action: Callable[[Path], None], out: Path) -> float:
     started = time.perf_counter()
     action(out)
     seconds = time.perf_counter() - started
-    shutil.rmtree(out)
+    set_aside(out, out.parent / "spent")  # deleted with the temp folder, after the last run
     return seconds
 
 
