@@ -6,12 +6,11 @@ Packets are parsed with xml.etree, but only after refusing DOCTYPE/ENTITY declar
 
 from __future__ import annotations
 
-import io
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from watcher.errors import CorruptMedia
 from watcher.formats.base import Finding
@@ -120,18 +119,24 @@ def parse_xmp(packet: bytes) -> tuple[Property, ...]:
         raise CorruptMedia("XMP packet declares a DOCTYPE or entities; refusing to expand it")
     prefixes = dict(PREFIXES)
     root: ElementTree.Element | None = None
+    # One pass: the writer's own prefixes (start-ns) and the tree (the first start is its root). A pull
+    # parser fed the whole packet, not iterparse(): that defines a class on every call, a per-photo cost.
+    parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(
+        events=("start-ns", "start")  # DOCTYPE/ENTITY refused above
+    )
     try:
-        # One pass: the writer's own prefixes (start-ns) and the tree (the first start is its root).
-        for event, item in ElementTree.iterparse(  # noqa: S314 - DOCTYPE/ENTITY refused above
-            io.BytesIO(packet), events=("start-ns", "start")
-        ):
-            if event == "start-ns":
-                prefix, uri = item
-                prefixes.setdefault(uri, prefix)
-            elif root is None:
-                root = item
+        parser.feed(packet)
+        # Only start-ns (prefix, uri) and start (element) events are asked for: all are pairs.
+        events = cast("list[tuple[str, Any]]", list(parser.read_events()))  # a feed's error raises here
+        parser.close()  # a packet cut short raises here
     except ElementTree.ParseError as error:
         raise CorruptMedia(f"XMP packet is not well-formed XML ({error})") from None
+    for event, item in events:
+        if event == "start-ns":
+            prefix, uri = item
+            prefixes.setdefault(uri, prefix)
+        elif root is None:
+            root = item
     if root is None:
         raise CorruptMedia("XMP packet holds no XML element")
     return tuple(_properties(root, prefixes))
