@@ -17,7 +17,10 @@ from pathlib import Path
 
 
 def set_aside(folder: Path, spent: Path) -> None:
-    """Move ``folder`` into ``spent`` (created on first use) and drop its files from the page cache."""
+    """Move ``folder`` into ``spent`` (created on first use) and drop its files from the page cache. A
+    folder the run never made (it failed early) is nothing to set aside."""
+    if not folder.exists():
+        return
     spent.mkdir(exist_ok=True)
     target = spent / str(sum(1 for _ in spent.iterdir()))
     folder.rename(target)
